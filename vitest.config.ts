@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// Tests import workspace packages from their TypeScript sources (the "source" export
+// condition), so `npm test` needs no build step.
+export default defineConfig({
+  resolve: { conditions: ["source"] },
+  ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
