@@ -1,0 +1,5 @@
+export * from "./env.js";
+export * from "./images.js";
+export * from "./platform.js";
+export * from "./settings.js";
+export * from "./types.js";

@@ -1,0 +1,677 @@
+import type {
+  EnvValue,
+  HealthCheck,
+  MessagingTopology,
+  NetworkSpec,
+  Platform,
+  PlatformSettings,
+  Route,
+  SecretName,
+  SecretSpec,
+  Workload,
+} from "./types.js";
+
+export const NETWORKS: NetworkSpec[] = [
+  { name: "traefik-public", internal: false, description: "The edge's public side: only Traefik." },
+  {
+    name: "frontend",
+    internal: false,
+    description: "Traefik to what it routes: storefront, gateway, Grafana.",
+  },
+  { name: "backend", internal: true, description: "Gateway and the app services." },
+  { name: "data", internal: true, description: "Services that own data, and the data stores." },
+  {
+    name: "monitoring",
+    internal: true,
+    description: "Prometheus, Alertmanager, Grafana, Loki, Promtail and every scraped workload.",
+  },
+];
+
+export const SECRETS: SecretSpec[] = [
+  { name: "mariadb-root-password", kind: "password", length: 32, description: "MariaDB root" },
+  { name: "db-password-auth", kind: "password", length: 32, description: "MariaDB user `auth`" },
+  { name: "db-password-product", kind: "password", length: 32, description: "MariaDB user `product`" },
+  { name: "db-password-order", kind: "password", length: 32, description: "MariaDB user `order`" },
+  { name: "db-password-payment", kind: "password", length: 32, description: "MariaDB user `payment`" },
+  { name: "jwt-signing-key", kind: "ed25519-pem", description: "Ed25519 key that signs access tokens" },
+  { name: "redis-password", kind: "password", length: 32, description: "Redis `default` user" },
+  { name: "rabbitmq-password", kind: "password", length: 32, description: "RabbitMQ application user" },
+  { name: "minio-access-key", kind: "password", length: 20, description: "MinIO root user" },
+  { name: "minio-secret-key", kind: "password", length: 40, description: "MinIO root password" },
+  { name: "grafana-admin-password", kind: "password", length: 24, description: "Grafana `admin`" },
+  { name: "admin-password", kind: "password", length: 24, description: "The shop's admin account" },
+  {
+    name: "traefik-dashboard-password",
+    kind: "password",
+    length: 24,
+    description: "Basic auth for the Traefik dashboard, Prometheus and Alertmanager",
+  },
+];
+
+/** App service ports are distinct so that the local run can put every process on 127.0.0.1. */
+export const APP_PORTS = {
+  gateway: 8080,
+  storefront: 8081,
+  auth: 3001,
+  product: 3002,
+  cart: 3003,
+  order: 3004,
+  payment: 3005,
+  notification: 3006,
+  analytics: 3007,
+} as const;
+
+export const JWT_ISSUER = "shopstream-auth";
+export const JWT_AUDIENCE = "shopstream";
+export const EVENTS_EXCHANGE = "shopstream.events";
+
+export const MESSAGING: MessagingTopology = {
+  vhost: "shopstream",
+  exchange: EVENTS_EXCHANGE,
+  deadLetterExchange: `${EVENTS_EXCHANGE}.dlx`,
+  queues: [
+    { name: "payment.order-created", consumer: "payment", bindings: ["order.created"] },
+    { name: "order.payment-events", consumer: "order", bindings: ["payment.completed", "payment.failed"] },
+    {
+      name: "product.stock-release",
+      consumer: "product",
+      bindings: ["order.payment_failed", "order.cancelled"],
+    },
+    { name: "product.search-index", consumer: "product", bindings: ["product.changed", "product.deleted"] },
+    { name: "cart.order-created", consumer: "cart", bindings: ["order.created"] },
+    { name: "notification.events", consumer: "notification", bindings: ["order.*", "payment.*"] },
+    { name: "analytics.events", consumer: "analytics", bindings: ["#"] },
+  ],
+};
+
+const secret = (name: SecretName, fileVar?: string): EnvValue =>
+  fileVar ? { kind: "secret", secret: name, fileVar } : { kind: "secret", secret: name };
+const url = (workload: string, scheme: "http" | "redis" | "amqp" | "ws" = "http", path?: string): EnvValue =>
+  path ? { kind: "url", workload, scheme, path } : { kind: "url", workload, scheme };
+
+const httpHealth = (path: string): HealthCheck => ({
+  kind: "http",
+  path,
+  intervalSeconds: 10,
+  timeoutSeconds: 3,
+  retries: 3,
+  startPeriodSeconds: 20,
+});
+const execHealth = (command: string[], startPeriodSeconds = 30): HealthCheck => ({
+  kind: "exec",
+  command,
+  intervalSeconds: 10,
+  timeoutSeconds: 5,
+  retries: 5,
+  startPeriodSeconds,
+});
+
+type AppName = Exclude<keyof typeof APP_PORTS, "storefront">;
+
+/** What each app service needs from the platform; everything else is derived from it. */
+interface AppSpec {
+  name: AppName;
+  description: string;
+  database?: "auth" | "product" | "order" | "payment";
+  redis?: boolean;
+  rabbitmq?: boolean;
+  /** Verifies access tokens against the auth JWKS. */
+  verifiesTokens?: boolean;
+  /** Other app services it calls over HTTP. */
+  calls?: AppName[];
+  env?: Record<string, EnvValue>;
+  routes?: Route[];
+  dependsOnExtra?: string[];
+  memoryMiB: number;
+  autoscale?: boolean;
+  networksExtra?: ("frontend" | "data")[];
+}
+
+function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
+  const env: Record<string, EnvValue> = {
+    NODE_ENV: "production",
+    PORT: String(APP_PORTS[spec.name]),
+    LOG_LEVEL: s.logLevel,
+  };
+  const dependsOn: string[] = [];
+  const usesData = Boolean(spec.database || spec.redis || spec.rabbitmq);
+  if (spec.database) {
+    env.DB_HOST = { kind: "host", workload: "mariadb" };
+    env.DB_PORT = { kind: "port", workload: "mariadb" };
+    env.DB_NAME = spec.database;
+    env.DB_USER = spec.database;
+    env.DB_PASSWORD = secret(`db-password-${spec.database}`);
+    dependsOn.push("mariadb");
+  }
+  if (spec.redis) {
+    env.REDIS_URL = url("redis", "redis");
+    if (s.redisPassword) env.REDIS_PASSWORD = secret("redis-password");
+    dependsOn.push("redis");
+  }
+  if (spec.rabbitmq) {
+    env.AMQP_URL = url("rabbitmq", "amqp");
+    env.AMQP_VHOST = s.rabbitmqGuest ? "/" : MESSAGING.vhost;
+    env.AMQP_USER = s.rabbitmqGuest ? "guest" : s.rabbitmqUser;
+    env.AMQP_PASSWORD = s.rabbitmqGuest ? "guest" : secret("rabbitmq-password");
+    env.AMQP_EXCHANGE = MESSAGING.exchange;
+    dependsOn.push("rabbitmq");
+  }
+  if (spec.verifiesTokens) {
+    env.JWKS_URL = url("auth", "http", "/.well-known/jwks.json");
+    env.JWT_ISSUER = JWT_ISSUER;
+    env.JWT_AUDIENCE = JWT_AUDIENCE;
+    if (spec.name !== "auth") dependsOn.push("auth");
+  }
+  for (const callee of spec.calls ?? []) {
+    env[`${callee.toUpperCase()}_URL`] = url(callee);
+    if (!dependsOn.includes(callee)) dependsOn.push(callee);
+  }
+  Object.assign(env, spec.env);
+  dependsOn.push(...(spec.dependsOnExtra ?? []));
+
+  const autoscale =
+    spec.autoscale && s.maxReplicas > s.appReplicas
+      ? { min: s.appReplicas, max: s.maxReplicas, cpuPercent: 70 }
+      : undefined;
+  return {
+    name: spec.name,
+    tier: "app",
+    description: spec.description,
+    image: { kind: "build", dockerfile: `services/${spec.name}/Dockerfile` },
+    ports: [{ name: "http", port: APP_PORTS[spec.name] }],
+    env,
+    extraSecrets: [],
+    networks: [
+      ...(spec.networksExtra?.includes("frontend") ? (["frontend"] as const) : []),
+      "backend",
+      ...(usesData ? (["data"] as const) : []),
+      "monitoring",
+    ],
+    volumes: [],
+    configFiles: [],
+    health: httpHealth("/health"),
+    readinessPath: "/ready",
+    routes: spec.routes ?? [],
+    scrape: { port: "http", path: "/metrics" },
+    replicas: s.appReplicas,
+    autoscale,
+    resources: {
+      cpuMillis: Math.round(100 * s.resourceScale),
+      memoryMiB: Math.round(spec.memoryMiB * s.resourceScale),
+    },
+    dependsOn,
+    stateful: false,
+    user: "1000:1000",
+    readOnlyRootFilesystem: true,
+    tmpfs: ["/tmp"],
+    stopGracePeriodSeconds: 30,
+    databases: spec.database
+      ? [{ name: spec.database, user: spec.database, passwordSecret: `db-password-${spec.database}` }]
+      : [],
+    local: { workspace: `services/${spec.name}`, entry: "dist/main.js" },
+  };
+}
+
+function appServices(s: PlatformSettings): Workload[] {
+  const publicBase = `${s.publicScheme}://${s.hosts.app}`;
+  const productEnv: Record<string, EnvValue> = { PUBLIC_BASE_URL: publicBase };
+  if (s.search === "elasticsearch") productEnv.ELASTICSEARCH_URL = url("elasticsearch");
+  if (s.images === "minio") {
+    productEnv.MINIO_ENDPOINT = { kind: "host", workload: "minio" };
+    productEnv.MINIO_PORT = { kind: "port", workload: "minio" };
+    productEnv.MINIO_USE_SSL = "false";
+    productEnv.MINIO_BUCKET = "product-images";
+    productEnv.MINIO_ACCESS_KEY = secret("minio-access-key");
+    productEnv.MINIO_SECRET_KEY = secret("minio-secret-key");
+  } else {
+    productEnv.IMAGES_DIR = s.environment === "local" ? ".shopstream/images" : "/data/images";
+  }
+  const productDeps = [
+    ...(s.search === "elasticsearch" ? ["elasticsearch"] : []),
+    ...(s.images === "minio" ? ["minio"] : []),
+  ];
+
+  const specs: AppSpec[] = [
+    {
+      name: "gateway",
+      description: "`/api/*` entry: routing, JWT check, rate limits, request ids, CORS, WebSockets",
+      redis: true,
+      verifiesTokens: true,
+      calls: ["auth", "product", "cart", "order", "notification", "analytics"],
+      env: {
+        CORS_ORIGINS: publicBase,
+        UPSTREAM_TIMEOUT_MS: "10000",
+        RATE_LIMIT_PER_MINUTE: "600",
+        ...(s.environment === "local" ? { STOREFRONT_DIR: "services/storefront/dist" } : {}),
+      },
+      routes: [{ host: "app", pathPrefix: "/api", port: "http" }],
+      memoryMiB: 128,
+      autoscale: true,
+      networksExtra: ["frontend"],
+    },
+    {
+      name: "auth",
+      description: "Users, passwords, access and refresh tokens, JWKS, roles",
+      database: "auth",
+      redis: true,
+      env: {
+        JWT_ISSUER,
+        JWT_AUDIENCE,
+        JWT_SIGNING_KEY: secret("jwt-signing-key"),
+        ACCESS_TOKEN_TTL_SECONDS: "900",
+        SHOPSTREAM_ADMIN_EMAIL: s.adminEmail,
+        SHOPSTREAM_ADMIN_PASSWORD: secret("admin-password"),
+      },
+      memoryMiB: 192,
+    },
+    {
+      name: "product",
+      description: "Catalog, stock reservations, search, images, read cache",
+      database: "product",
+      redis: true,
+      rabbitmq: true,
+      verifiesTokens: true,
+      env: productEnv,
+      dependsOnExtra: productDeps,
+      memoryMiB: 160,
+      autoscale: true,
+    },
+    {
+      name: "cart",
+      description: "One cart per user in Redis, priced from the product service",
+      redis: true,
+      rabbitmq: true,
+      verifiesTokens: true,
+      calls: ["product"],
+      memoryMiB: 128,
+      autoscale: true,
+    },
+    {
+      name: "order",
+      description: "Idempotent checkout, stock reservation, order state machine, outbox",
+      database: "order",
+      redis: true,
+      rabbitmq: true,
+      verifiesTokens: true,
+      calls: ["product", "cart"],
+      memoryMiB: 160,
+      autoscale: true,
+    },
+    {
+      name: "payment",
+      description: "Mock payment processor driven by events",
+      database: "payment",
+      rabbitmq: true,
+      memoryMiB: 128,
+    },
+    {
+      name: "notification",
+      description: "Pushes order and payment events to signed-in users over WebSocket, keeps history",
+      redis: true,
+      rabbitmq: true,
+      verifiesTokens: true,
+      memoryMiB: 128,
+    },
+    {
+      name: "analytics",
+      description: "Consumes every event, exposes business metrics",
+      redis: true,
+      rabbitmq: true,
+      verifiesTokens: true,
+      memoryMiB: 128,
+    },
+  ];
+  return specs.map((spec) => appWorkload(spec, s));
+}
+
+function storefront(s: PlatformSettings): Workload {
+  return {
+    name: "storefront",
+    tier: "app",
+    description: "Static single-page shop served by nginx",
+    image: { kind: "build", dockerfile: "services/storefront/Dockerfile" },
+    ports: [{ name: "http", port: APP_PORTS.storefront }],
+    env: {},
+    extraSecrets: [],
+    networks: ["frontend"],
+    volumes: [],
+    configFiles: [],
+    health: httpHealth("/healthz"),
+    routes: [{ host: "app", pathPrefix: "/", port: "http" }],
+    replicas: s.appReplicas,
+    resources: { cpuMillis: Math.round(50 * s.resourceScale), memoryMiB: Math.round(64 * s.resourceScale) },
+    dependsOn: [],
+    stateful: false,
+    user: "101:101",
+    readOnlyRootFilesystem: true,
+    tmpfs: ["/tmp"],
+    stopGracePeriodSeconds: 15,
+    databases: [],
+  };
+}
+
+/** Defaults shared by third-party workloads; each overrides what differs. */
+function thirdParty(
+  w: Pick<Workload, "name" | "tier" | "description" | "image" | "ports" | "networks" | "resources"> &
+    Partial<Workload>,
+): Workload {
+  return {
+    env: {},
+    extraSecrets: [],
+    volumes: [],
+    configFiles: [],
+    routes: [],
+    replicas: 1,
+    dependsOn: [],
+    stateful: false,
+    readOnlyRootFilesystem: false,
+    tmpfs: [],
+    stopGracePeriodSeconds: 30,
+    databases: [],
+    ...w,
+  };
+}
+
+function dataStores(s: PlatformSettings): Workload[] {
+  const scale = (m: number) => Math.round(m * s.resourceScale);
+  const stores: Workload[] = [
+    thirdParty({
+      name: "mariadb",
+      tier: "data",
+      description: "One server; one database and user per owning service",
+      image: { kind: "third-party", image: "mariadb" },
+      ports: [{ name: "mysql", port: 3306 }],
+      env: { MARIADB_ROOT_PASSWORD: secret("mariadb-root-password"), MARIADB_AUTO_UPGRADE: "1" },
+      extraSecrets: ["db-password-auth", "db-password-product", "db-password-order", "db-password-payment"],
+      networks: ["data"],
+      volumes: [{ name: "mariadb-data", mountPath: "/var/lib/mysql", sizeGi: 10 }],
+      configFiles: [{ name: "mariadb-init", mountPath: "/docker-entrypoint-initdb.d/10-shopstream.sh" }],
+      health: execHealth(["healthcheck.sh", "--connect", "--innodb_initialized"]),
+      resources: { cpuMillis: scale(250), memoryMiB: scale(512) },
+      stateful: true,
+      user: "999:999",
+    }),
+    thirdParty({
+      name: "redis",
+      tier: "data",
+      description: "Carts, refresh tokens, rate limits, caches, idempotency records",
+      image: { kind: "third-party", image: "redis" },
+      ports: [{ name: "redis", port: 6379 }],
+      // The password is read from the secret file at start; the command itself holds no secret.
+      args: [
+        "sh",
+        "-c",
+        'exec redis-server --appendonly yes --dir /data --requirepass "$(cat /run/secrets/redis-password)"',
+      ],
+      extraSecrets: ["redis-password"],
+      networks: ["data"],
+      volumes: [{ name: "redis-data", mountPath: "/data", sizeGi: 2 }],
+      health: execHealth([
+        "sh",
+        "-c",
+        'redis-cli --no-auth-warning -a "$(cat /run/secrets/redis-password)" ping | grep -q PONG',
+      ]),
+      resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
+      stateful: true,
+      user: "999:1000",
+    }),
+    thirdParty({
+      name: "rabbitmq",
+      tier: "data",
+      description: "Topic exchange shopstream.events, durable queues, dead letters",
+      image: { kind: "third-party", image: "rabbitmq" },
+      ports: [
+        { name: "amqp", port: 5672 },
+        { name: "metrics", port: 15692 },
+      ],
+      env: { RABBITMQ_CONFIG_FILES: "/etc/rabbitmq/conf.d" },
+      extraSecrets: ["rabbitmq-password"],
+      networks: ["data", "monitoring"],
+      volumes: [{ name: "rabbitmq-data", mountPath: "/var/lib/rabbitmq", sizeGi: 5 }],
+      configFiles: [{ name: "rabbitmq-conf", mountPath: "/etc/rabbitmq/conf.d/20-shopstream.conf" }],
+      health: execHealth(["rabbitmq-diagnostics", "-q", "ping"], 60),
+      scrape: { port: "metrics", path: "/metrics/per-object" },
+      resources: { cpuMillis: scale(250), memoryMiB: scale(512) },
+      stateful: true,
+      user: "999:999",
+    }),
+  ];
+  if (s.images === "minio") {
+    stores.push(
+      thirdParty({
+        name: "minio",
+        tier: "data",
+        description: "S3-compatible object store for product images",
+        image: { kind: "third-party", image: "minio" },
+        ports: [{ name: "s3", port: 9000 }],
+        args: ["server", "/data"],
+        env: {
+          MINIO_ROOT_USER: secret("minio-access-key"),
+          MINIO_ROOT_PASSWORD: secret("minio-secret-key"),
+          MINIO_PROMETHEUS_AUTH_TYPE: "public",
+        },
+        networks: ["data", "monitoring"],
+        volumes: [{ name: "minio-data", mountPath: "/data", sizeGi: 10 }],
+        health: execHealth(["mc", "ready", "local"]),
+        scrape: { port: "s3", path: "/minio/v2/metrics/cluster" },
+        resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
+        stateful: true,
+        user: "1000:1000",
+      }),
+    );
+  }
+  if (s.search === "elasticsearch") {
+    stores.push(
+      thirdParty({
+        name: "elasticsearch",
+        tier: "data",
+        description: "Product search index (single node, bounded heap)",
+        image: { kind: "third-party", image: "elasticsearch" },
+        ports: [{ name: "http", port: 9200 }],
+        env: {
+          "discovery.type": "single-node",
+          "xpack.security.enabled": "false",
+          ES_JAVA_OPTS: "-Xms512m -Xmx512m",
+        },
+        networks: ["data"],
+        volumes: [{ name: "elasticsearch-data", mountPath: "/usr/share/elasticsearch/data", sizeGi: 10 }],
+        health: execHealth(
+          ["curl", "-fsS", "http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=5s"],
+          90,
+        ),
+        resources: { cpuMillis: scale(500), memoryMiB: scale(1024) },
+        stateful: true,
+        user: "1000:0",
+      }),
+    );
+  }
+  return stores;
+}
+
+function edgeAndObservability(s: PlatformSettings): Workload[] {
+  const scale = (m: number) => Math.round(m * s.resourceScale);
+  const edge = thirdParty({
+    name: "traefik",
+    tier: "edge",
+    description: "The only public entry: TLS, routing, security headers, compression",
+    image: { kind: "third-party", image: "traefik" },
+    ports: [
+      { name: "web", port: 8000 },
+      { name: "websecure", port: 8443 },
+      { name: "admin", port: 8082 },
+    ],
+    args: ["--configFile=/etc/traefik/traefik.yml"],
+    extraSecrets: ["traefik-dashboard-password"],
+    networks: ["traefik-public", "frontend", "monitoring"],
+    volumes: [{ name: "traefik-acme", mountPath: "/acme", sizeGi: 1 }],
+    configFiles: [
+      { name: "traefik-static", mountPath: "/etc/traefik/traefik.yml" },
+      { name: "traefik-dynamic", mountPath: "/etc/traefik/dynamic/shopstream.yml" },
+    ],
+    health: execHealth(["traefik", "healthcheck", "--ping", "--entryPoints.ping.address=:8082"], 10),
+    routes: [{ host: "traefik", pathPrefix: "/", port: "admin" }],
+    scrape: { port: "admin", path: "/metrics" },
+    replicas: 1,
+    resources: { cpuMillis: scale(100), memoryMiB: scale(128) },
+    dependsOn: ["storefront", "gateway"],
+    user: "65532:65532",
+    readOnlyRootFilesystem: true,
+  });
+  if (!s.observability) return [edge];
+  return [
+    edge,
+    thirdParty({
+      name: "prometheus",
+      tier: "observability",
+      description: "Scrapes every /metrics; evaluates alert rules",
+      image: { kind: "third-party", image: "prometheus" },
+      ports: [{ name: "http", port: 9090 }],
+      args: [
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/prometheus",
+        "--storage.tsdb.retention.time=15d",
+        "--web.enable-lifecycle",
+      ],
+      networks: ["monitoring", "frontend"],
+      volumes: [{ name: "prometheus-data", mountPath: "/prometheus", sizeGi: 10 }],
+      configFiles: [
+        { name: "prometheus-config", mountPath: "/etc/prometheus/prometheus.yml" },
+        { name: "prometheus-alerts", mountPath: "/etc/prometheus/alerts.yml" },
+      ],
+      health: httpHealth("/-/healthy"),
+      readinessPath: "/-/ready",
+      routes: [{ host: "prometheus", pathPrefix: "/", port: "http" }],
+      scrape: { port: "http", path: "/metrics" },
+      resources: { cpuMillis: scale(200), memoryMiB: scale(512) },
+      stateful: true,
+      user: "65534:65534",
+      readOnlyRootFilesystem: true,
+    }),
+    thirdParty({
+      name: "alertmanager",
+      tier: "observability",
+      description: "Routes alerts",
+      image: { kind: "third-party", image: "alertmanager" },
+      ports: [{ name: "http", port: 9093 }],
+      args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+      networks: ["monitoring", "frontend"],
+      volumes: [{ name: "alertmanager-data", mountPath: "/alertmanager", sizeGi: 1 }],
+      configFiles: [{ name: "alertmanager-config", mountPath: "/etc/alertmanager/alertmanager.yml" }],
+      health: httpHealth("/-/healthy"),
+      readinessPath: "/-/ready",
+      routes: [{ host: "alertmanager", pathPrefix: "/", port: "http" }],
+      scrape: { port: "http", path: "/metrics" },
+      resources: { cpuMillis: scale(50), memoryMiB: scale(64) },
+      stateful: true,
+      user: "65534:65534",
+      readOnlyRootFilesystem: true,
+    }),
+    thirdParty({
+      name: "grafana",
+      tier: "observability",
+      description: "Dashboards over Prometheus and Loki, provisioned as code",
+      image: { kind: "third-party", image: "grafana" },
+      ports: [{ name: "http", port: 3000 }],
+      env: {
+        GF_SECURITY_ADMIN_USER: "admin",
+        GF_SECURITY_ADMIN_PASSWORD: secret("grafana-admin-password", "GF_SECURITY_ADMIN_PASSWORD__FILE"),
+        GF_SERVER_ROOT_URL: `${s.publicScheme}://${s.hosts.grafana}/`,
+        GF_USERS_ALLOW_SIGN_UP: "false",
+        GF_ANALYTICS_REPORTING_ENABLED: "false",
+        GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+        GF_PATHS_PROVISIONING: "/etc/grafana/provisioning",
+      },
+      networks: ["frontend", "monitoring"],
+      volumes: [{ name: "grafana-data", mountPath: "/var/lib/grafana", sizeGi: 2 }],
+      configFiles: [
+        { name: "grafana-datasources", mountPath: "/etc/grafana/provisioning/datasources/shopstream.yml" },
+        { name: "grafana-dashboards", mountPath: "/etc/grafana/provisioning/dashboards/shopstream.yml" },
+        {
+          name: "grafana-dashboard-overview",
+          mountPath: "/var/lib/grafana-dashboards/platform-overview.json",
+        },
+        { name: "grafana-dashboard-business", mountPath: "/var/lib/grafana-dashboards/business.json" },
+        { name: "grafana-dashboard-logs", mountPath: "/var/lib/grafana-dashboards/logs.json" },
+      ],
+      health: httpHealth("/api/health"),
+      routes: [{ host: "grafana", pathPrefix: "/", port: "http" }],
+      scrape: { port: "http", path: "/metrics" },
+      resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
+      dependsOn: ["prometheus", "loki"],
+      stateful: true,
+      user: "472:0",
+    }),
+    thirdParty({
+      name: "loki",
+      tier: "observability",
+      description: "Stores every container's logs, with retention",
+      image: { kind: "third-party", image: "loki" },
+      ports: [{ name: "http", port: 3100 }],
+      args: ["-config.file=/etc/loki/loki.yml"],
+      networks: ["monitoring"],
+      volumes: [{ name: "loki-data", mountPath: "/loki", sizeGi: 10 }],
+      configFiles: [{ name: "loki-config", mountPath: "/etc/loki/loki.yml" }],
+      health: httpHealth("/ready"),
+      readinessPath: "/ready",
+      scrape: { port: "http", path: "/metrics" },
+      resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
+      stateful: true,
+      user: "10001:10001",
+      readOnlyRootFilesystem: true,
+    }),
+    thirdParty({
+      name: "promtail",
+      tier: "observability",
+      description: "Ships every container's logs to Loki",
+      image: { kind: "third-party", image: "promtail" },
+      ports: [{ name: "http", port: 9080 }],
+      args: ["-config.file=/etc/promtail/promtail.yml"],
+      networks: ["monitoring"],
+      configFiles: [{ name: "promtail-config", mountPath: "/etc/promtail/promtail.yml" }],
+      health: httpHealth("/ready"),
+      scrape: { port: "http", path: "/metrics" },
+      resources: { cpuMillis: scale(50), memoryMiB: scale(128) },
+      dependsOn: ["loki"],
+      readsContainerLogs: true,
+      user: "0:0",
+      readOnlyRootFilesystem: true,
+      tmpfs: ["/tmp"],
+    }),
+  ];
+}
+
+/** Builds the whole platform for one environment. Pure: same settings, same model. */
+export function buildPlatform(settings: PlatformSettings): Platform {
+  const workloads = [
+    ...dataStores(settings),
+    ...appServices(settings),
+    storefront(settings),
+    ...edgeAndObservability(settings),
+  ];
+  return { settings, networks: NETWORKS, secrets: SECRETS, workloads, messaging: MESSAGING };
+}
+
+export function findWorkload(platform: Platform, name: string): Workload {
+  const w = platform.workloads.find((x) => x.name === name);
+  if (!w) throw new Error(`unknown workload ${name}`);
+  return w;
+}
+
+/** Workloads ordered so that each comes after everything it depends on. */
+export function startOrder(workloads: Workload[]): Workload[] {
+  const byName = new Map(workloads.map((w) => [w.name, w]));
+  const done = new Set<string>();
+  const out: Workload[] = [];
+  const visit = (w: Workload, path: string[]) => {
+    if (done.has(w.name)) return;
+    if (path.includes(w.name)) throw new Error(`dependency cycle: ${[...path, w.name].join(" -> ")}`);
+    for (const d of w.dependsOn) {
+      const dep = byName.get(d);
+      if (dep) visit(dep, [...path, w.name]);
+    }
+    done.add(w.name);
+    out.push(w);
+  };
+  for (const w of workloads) visit(w, []);
+  return out;
+}

@@ -1,0 +1,224 @@
+/**
+ * The target-neutral model of the platform: plain typed data, no Pulumi import, so that the
+ * Docker target, the Kubernetes target and the local run (processes on one machine) all render
+ * the very same description. A workload's port, env, secrets, networks, health check and route
+ * are written here once.
+ */
+
+/** The five networks of DESIGN section 1; Kubernetes renders them as NetworkPolicies. */
+export type NetworkName = "traefik-public" | "frontend" | "backend" | "data" | "monitoring";
+
+export interface NetworkSpec {
+  name: NetworkName;
+  /** An internal network has no route to the outside world. */
+  internal: boolean;
+  description: string;
+}
+
+/** Every generated secret. Each reaches a process as the file `/run/secrets/<name>`. */
+export type SecretName =
+  | "mariadb-root-password"
+  | "db-password-auth"
+  | "db-password-product"
+  | "db-password-order"
+  | "db-password-payment"
+  | "jwt-signing-key"
+  | "redis-password"
+  | "rabbitmq-password"
+  | "minio-access-key"
+  | "minio-secret-key"
+  | "grafana-admin-password"
+  | "admin-password"
+  | "traefik-dashboard-password";
+
+export interface SecretSpec {
+  name: SecretName;
+  /** `password`: random printable string; `ed25519-pem`: a PKCS#8 PEM private key. */
+  kind: "password" | "ed25519-pem";
+  length?: number;
+  description: string;
+}
+
+/** Where secrets are mounted in every container target. */
+export const SECRETS_DIR = "/run/secrets";
+
+/**
+ * A value in a workload's environment.
+ * - a plain string is a literal;
+ * - `secret` becomes `<NAME>_FILE=<path of the secret file>` (never the value itself), or
+ *   `fileVar=<path>` for images with another convention (Grafana's `__FILE`);
+ * - `url`, `host` and `port` point at another workload and are resolved by each target
+ *   (container DNS name, Kubernetes Service, or 127.0.0.1 in the local run).
+ */
+export type EnvValue =
+  | string
+  | { kind: "secret"; secret: SecretName; fileVar?: string }
+  | { kind: "url"; workload: string; scheme: "http" | "redis" | "amqp" | "ws"; path?: string }
+  | { kind: "host"; workload: string }
+  | { kind: "port"; workload: string };
+
+export type Tier = "edge" | "app" | "data" | "observability";
+
+/** How to obtain a workload's image. */
+export type ImageSource =
+  /** Built from a Dockerfile in this repo (context: the repo root). */
+  | { kind: "build"; dockerfile: string }
+  /** A pinned third-party image, by key into THIRD_PARTY_IMAGES. */
+  | { kind: "third-party"; image: ThirdPartyImageKey };
+
+export type ThirdPartyImageKey =
+  | "mariadb"
+  | "redis"
+  | "rabbitmq"
+  | "minio"
+  | "elasticsearch"
+  | "traefik"
+  | "prometheus"
+  | "alertmanager"
+  | "grafana"
+  | "loki"
+  | "promtail";
+
+export interface HealthCheck {
+  /** `http`: GET path on the workload's main port answers 2xx; `exec`: command exits 0. */
+  kind: "http" | "exec";
+  path?: string;
+  command?: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds: number;
+}
+
+export type PublicHost = "app" | "grafana" | "traefik" | "prometheus" | "alertmanager";
+
+export interface Route {
+  /** Which public host serves it; every host but `app` and `grafana` sits behind the edge's basic auth. */
+  host: PublicHost;
+  /** Path prefix matched at the edge (longest prefix wins). */
+  pathPrefix: string;
+  /** Port name on the workload that receives the traffic. */
+  port: string;
+}
+
+export interface ScrapeTarget {
+  port: string;
+  path: string;
+}
+
+export interface Volume {
+  name: string;
+  mountPath: string;
+  sizeGi: number;
+}
+
+export interface Resources {
+  /** CPU request in millicores; the limit is twice the request. */
+  cpuMillis: number;
+  /** Memory request and limit in MiB. */
+  memoryMiB: number;
+}
+
+export interface OwnedDatabase {
+  name: string;
+  user: string;
+  passwordSecret: SecretName;
+}
+
+/** How a Node workload runs as a plain process in the local run (no containers). */
+export interface LocalProcess {
+  /** Workspace folder, relative to the repo root. */
+  workspace: string;
+  /** Entry file relative to the workspace, after `tsc -b`. */
+  entry: string;
+}
+
+export interface Workload {
+  name: string;
+  tier: Tier;
+  description: string;
+  image: ImageSource;
+  ports: { name: string; port: number }[];
+  /** Container command/args override (third-party images only). */
+  args?: string[];
+  env: Record<string, EnvValue>;
+  /** Secrets mounted as files beyond the ones `env` refers to (e.g. read by an entrypoint). */
+  extraSecrets: SecretName[];
+  networks: NetworkName[];
+  volumes: Volume[];
+  /** Generated config files mounted read-only, by path; contents come from the observability/edge config generators. */
+  configFiles: { name: string; mountPath: string }[];
+  health?: HealthCheck;
+  /** Readiness (dependencies answer), when distinct from liveness. */
+  readinessPath?: string;
+  routes: Route[];
+  scrape?: ScrapeTarget;
+  replicas: number;
+  /** Horizontal autoscaling bounds (Kubernetes); Swarm uses `replicas`. */
+  autoscale?: { min: number; max: number; cpuPercent: number };
+  resources: Resources;
+  /** Workloads that must be healthy before this one starts. */
+  dependsOn: string[];
+  /** Keeps data: a StatefulSet on Kubernetes, pinned to a manager in Swarm, `protect`ed in prod. */
+  stateful: boolean;
+  /** Runs as this uid:gid; `undefined` means the image's own non-root user must be trusted. */
+  user?: string;
+  readOnlyRootFilesystem: boolean;
+  /** Writable scratch paths when the root filesystem is read-only. */
+  tmpfs: string[];
+  stopGracePeriodSeconds: number;
+  /** Databases this workload owns on the shared MariaDB server. */
+  databases: OwnedDatabase[];
+  /** Needs the node's container logs (the log collector). */
+  readsContainerLogs?: boolean;
+  /** Present when the workload runs as a process in the local run. */
+  local?: LocalProcess;
+}
+
+/** What varies between environments; everything else about the platform is fixed. */
+export interface PlatformSettings {
+  /** Stack or run name, e.g. `dev`, `prod`, `local`. */
+  environment: string;
+  /** Public host names; `app` serves the storefront at `/` and the API at `/api`. */
+  hosts: Record<PublicHost, string>;
+  /** `https` when TLS terminates at the edge. */
+  publicScheme: "http" | "https";
+  /** Replicas of each stateless app service (the storefront included). */
+  appReplicas: number;
+  /** Upper bound for autoscaled services; 0 disables autoscaling. */
+  maxReplicas: number;
+  /** Product search: Elasticsearch, or MariaDB full-text. */
+  search: "elasticsearch" | "mariadb";
+  /** Product images: MinIO, or a local folder. */
+  images: "minio" | "local";
+  /** Deploy Prometheus, Alertmanager, Grafana, Loki, Promtail. */
+  observability: boolean;
+  /** Redis requires a password (containers) or not (a developer's local Redis). */
+  redisPassword: boolean;
+  /** RabbitMQ user; its password is the `rabbitmq-password` secret unless `rabbitmqGuest`. */
+  rabbitmqUser: string;
+  /** Use the broker's `guest` account with its well-known password (local run only). */
+  rabbitmqGuest: boolean;
+  /** The shop administrator's e-mail; the password is the `admin-password` secret. */
+  adminEmail: string;
+  /** Multiplies every workload's memory and CPU reservation (prod sizes). */
+  resourceScale: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export interface Platform {
+  settings: PlatformSettings;
+  networks: NetworkSpec[];
+  secrets: SecretSpec[];
+  workloads: Workload[];
+  /** RabbitMQ topology shared by the broker definitions and the services. */
+  messaging: MessagingTopology;
+}
+
+export interface MessagingTopology {
+  vhost: string;
+  exchange: string;
+  deadLetterExchange: string;
+  /** One durable queue per consumer, with the routing keys it binds. */
+  queues: { name: string; consumer: string; bindings: string[] }[];
+}
