@@ -1,0 +1,118 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/** Thrown when the environment does not satisfy a service's schema; names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Resolves `NAME_FILE` variables: the file's content (one trailing newline trimmed) becomes
+ * `NAME`. This is how secrets arrive: Docker/Kubernetes secrets mounted as files.
+ */
+export function resolveFileVariables(
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const [key, path] of Object.entries(env)) {
+    if (!key.endsWith("_FILE") || path === undefined || path === "") continue;
+    const name = key.slice(0, -"_FILE".length);
+    if (env[name] !== undefined && env[name] !== "") {
+      throw new ConfigError(`${name} and ${key} are both set; set only one`);
+    }
+    try {
+      out[name] = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      throw new ConfigError(
+        `${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+      );
+    }
+    delete out[key];
+  }
+  return out;
+}
+
+/** Parses the environment once; the result is frozen. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.output<S>> {
+  const resolved = resolveFileVariables(env);
+  const parsed = schema.safeParse(resolved);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = issue.path.join(".") || "environment";
+    const given = issue.path.length > 0 ? resolved[String(issue.path[0])] : undefined;
+    // The message never echoes the value: it may be a secret.
+    throw new ConfigError(
+      given === undefined ? `${variable} is missing` : `${variable} is invalid: ${issue.message}`,
+    );
+  }
+  return Object.freeze(parsed.data) as Readonly<z.output<S>>;
+}
+
+// Reusable pieces of service schemas. Env values are strings; these coerce and check them.
+export const env = {
+  port: (fallback?: number) =>
+    fallback === undefined
+      ? z.coerce.number().int().min(0).max(65535)
+      : z.coerce.number().int().min(0).max(65535).default(fallback),
+  int: (min: number, max: number, fallback: number) =>
+    z.coerce.number().int().min(min).max(max).default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(["true", "false", "1", "0"])
+      .default(fallback ? "true" : "false")
+      .transform((v) => v === "true" || v === "1"),
+  url: () => z.url({ protocol: /^(https?|redis|rediss|amqps?|wss?)$/ }),
+  secret: () => z.string().min(1),
+  list: () =>
+    z
+      .string()
+      .default("")
+      .transform((v) =>
+        v
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+};
+
+export const commonEnv = {
+  NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** How long a SIGTERM drain may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: env.int(1000, 120_000, 20_000),
+};
+
+export const dbEnv = {
+  DB_HOST: z.string().min(1),
+  DB_PORT: env.port(3306),
+  DB_NAME: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, "letters, digits and _ only"),
+  DB_USER: z.string().min(1),
+  DB_PASSWORD: z.string().default(""),
+  DB_POOL_SIZE: env.int(1, 100, 10),
+};
+
+export const redisEnv = {
+  REDIS_URL: env.url(),
+  REDIS_PASSWORD: z.string().optional(),
+  /** Prefix of every key this service writes; lets tests and environments share one Redis. */
+  REDIS_KEY_PREFIX: z.string().default("shopstream:"),
+};
+
+export const amqpEnv = {
+  AMQP_URL: env.url(),
+  AMQP_USER: z.string().min(1).default("guest"),
+  AMQP_PASSWORD: z.string().min(1).default("guest"),
+  AMQP_VHOST: z.string().min(1).default("/"),
+  AMQP_EXCHANGE: z.string().min(1).default("shopstream.events"),
+  /** Prefix of every queue name; lets tests isolate their queues. */
+  AMQP_QUEUE_PREFIX: z.string().default(""),
+};
+
+export const tokenEnv = {
+  JWKS_URL: env.url(),
+  JWT_ISSUER: z.string().min(1).default("shopstream-auth"),
+  JWT_AUDIENCE: z.string().min(1).default("shopstream"),
+};

@@ -1,0 +1,173 @@
+import { randomUUID } from "node:crypto";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from "express";
+import { pinoHttp } from "pino-http";
+import { HttpError, notFound, problemBody } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+
+/** A named dependency check for `/ready`: resolves when the dependency answers. */
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface HttpAppOptions {
+  name: string;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Record<string, ReadinessCheck>;
+  /** Mounts the service's own routes. */
+  routes: (app: Express) => void;
+  /** JSON body limit, e.g. "100kb". */
+  bodyLimit?: string;
+  /** Set to false for services that parse bodies themselves (the gateway proxies raw bodies). */
+  parseJson?: boolean;
+  /** Trust X-Forwarded-* from the edge and the gateway. */
+  trustProxy?: boolean | number | string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The user id the auth middleware found, for logs. */
+export function userIdOf(res: express.Response): string | undefined {
+  return (res.locals.user as { id?: string } | undefined)?.id;
+}
+
+/** `X-Request-Id` is taken from the caller when well-formed, otherwise created, and echoed back. */
+export const requestId: RequestHandler = (req, res, next) => {
+  const incoming = req.get("x-request-id");
+  const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  res.locals.requestId = id;
+  req.headers["x-request-id"] = id;
+  res.setHeader("X-Request-Id", id);
+  next();
+};
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { logger, metrics } = options;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", options.trustProxy ?? "loopback, linklocal, uniquelocal");
+  app.set("etag", false);
+
+  // Probes and metrics stay outside request logging so they do not flood the logs.
+  app.get("/health", (_req, res) => {
+    res.json({ status: "ok", service: options.name });
+  });
+  app.get("/ready", async (_req, res) => {
+    const results = await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000, name);
+          return [name, "ok"] as const;
+        } catch (err) {
+          return [name, (err as Error).message || "failed"] as const;
+        }
+      }),
+    );
+    const failed = results.filter(([, status]) => status !== "ok");
+    res.status(failed.length ? 503 : 200).json({
+      status: failed.length ? "unavailable" : "ready",
+      checks: Object.fromEntries(results),
+    });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use(requestId);
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (_req, res) => (res as express.Response).locals.requestId,
+      customProps: (_req, res) => ({ userId: userIdOf(res as express.Response) }),
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
+      serializers: {
+        req: (req) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+      // Keep the original path but drop the query: it may carry an access token (WebSocket).
+      customReceivedMessage: () => "request received",
+      customSuccessMessage: (req, res) => `${req.method} ${stripQuery(req.url)} ${res.statusCode}`,
+      customErrorMessage: (req, res) => `${req.method} ${stripQuery(req.url)} ${res.statusCode}`,
+      quietReqLogger: true,
+      autoLogging: {
+        ignore: (req) => req.url === "/health" || req.url === "/ready" || req.url === "/metrics",
+      },
+    }),
+  );
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on("finish", () => {
+      // The route pattern, never the raw URL: ids would explode the label set.
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+      end({ method: req.method, route, status_code: String(res.statusCode) });
+    });
+    next();
+  });
+  if (options.parseJson !== false) {
+    app.use(express.json({ limit: options.bodyLimit ?? "100kb", strict: true }));
+  }
+
+  options.routes(app);
+
+  app.use((req, _res, next) => next(notFound(`No route for ${req.method} ${stripQuery(req.originalUrl)}`)));
+  app.use(problemHandler(logger));
+  return app;
+}
+
+function stripQuery(url: string | undefined): string {
+  return (url ?? "").split("?")[0]!;
+}
+
+/** Body-parser and our own errors become problem+json; anything else is a logged, generic 500. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const problem = toHttpError(err);
+    if (problem.status >= 500 && !(err instanceof HttpError)) {
+      logger.error({ err, requestId: res.locals.requestId, userId: userIdOf(res) }, "unhandled error");
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    for (const [k, v] of Object.entries(problem.extra.headers ?? {})) res.setHeader(k, v);
+    res
+      .status(problem.status)
+      .type("application/problem+json")
+      .send(JSON.stringify(problemBody(problem, stripQuery(req.originalUrl))));
+  };
+}
+
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
+  switch (e?.type) {
+    case "entity.parse.failed":
+      return new HttpError(400, "Malformed JSON", "The request body is not valid JSON");
+    case "entity.too.large":
+      return new HttpError(413, "Content Too Large", "The request body is too large");
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return new HttpError(415, "Unsupported Media Type", e.message);
+    case "request.aborted":
+      return new HttpError(400, "Bad Request", "The request was aborted");
+  }
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500 && e.expose) {
+    return new HttpError(e.status, "Bad Request", e.message);
+  }
+  return new HttpError(500, "Internal Server Error", "Something went wrong on our side");
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export type { Router };

@@ -1,0 +1,34 @@
+import { pino } from "pino";
+
+export type Logger = pino.Logger;
+
+/** Paths redacted from every log line: credentials and tokens never reach the logs. */
+export const REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["sec-websocket-protocol"]',
+  "res.headers['set-cookie']",
+  "password",
+  "*.password",
+  "token",
+  "*.token",
+  "accessToken",
+  "refreshToken",
+  "*.accessToken",
+  "*.refreshToken",
+  "email",
+  "*.email",
+];
+
+export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-connection-manager";
+import type { ConfirmChannel, ConsumeMessage } from "amqplib";
+import { withTimeout } from "./http.js";
+import type { Logger } from "./logger.js";
+
+/** The envelope of every event on `shopstream.events` (DESIGN section 5). */
+export interface EventEnvelope<T = Record<string, unknown>> {
+  id: string;
+  type: string;
+  occurredAt: string;
+  data: T;
+}
+
+export function createEvent<T>(type: string, data: T, id: string = randomUUID()): EventEnvelope<T> {
+  return { id, type, occurredAt: new Date().toISOString(), data };
+}
+
+export interface AmqpConfig {
+  AMQP_URL: string;
+  AMQP_USER: string;
+  AMQP_PASSWORD: string;
+  AMQP_VHOST: string;
+  AMQP_EXCHANGE: string;
+  AMQP_QUEUE_PREFIX: string;
+}
+
+export interface ConsumeOptions {
+  /** Deliveries before a failing message is dead-lettered (first try included). */
+  maxAttempts?: number;
+  /** Backoff before retry n (ms); the last value repeats. */
+  backoffMs?: number[];
+  prefetch?: number;
+}
+
+export type EventHandler = (event: EventEnvelope, message: ConsumeMessage) => Promise<void>;
+
+export interface Broker {
+  /** Resolves once the broker confirmed the message; rejects after `timeoutMs` without one. */
+  publish(event: EventEnvelope, timeoutMs?: number): Promise<void>;
+  /**
+   * Consumes `queue` (durable, bound to `bindings` on the events exchange). The message is
+   * acked only after `handler` resolves; a failure is retried with backoff through
+   * `<queue>.retry` and, after `maxAttempts`, dead-lettered to `<queue>.dead`.
+   */
+  consume(queue: string, bindings: string[], handler: EventHandler, options?: ConsumeOptions): Promise<void>;
+  /** Full queue name after the configured prefix. */
+  queueName(queue: string): string;
+  isConnected(): boolean;
+  /** Stops consuming, waits for in-flight handlers, then closes the connection. */
+  close(): Promise<void>;
+}
+
+/** The arguments every declarer of a consumer queue must use (the Docker definitions too). */
+export function queueArguments(exchange: string, queue: string) {
+  return {
+    main: { "x-dead-letter-exchange": `${exchange}.dlx`, "x-dead-letter-routing-key": queue },
+    retry: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue },
+  };
+}
+
+const ATTEMPT_HEADER = "x-shopstream-attempt";
+
+export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
+  const vhost = config.AMQP_VHOST === "/" ? "" : config.AMQP_VHOST;
+  const url = new URL(config.AMQP_URL);
+  url.username = encodeURIComponent(config.AMQP_USER);
+  url.password = encodeURIComponent(config.AMQP_PASSWORD);
+  url.pathname = `/${encodeURIComponent(vhost)}`;
+  const exchange = config.AMQP_EXCHANGE;
+  const dlx = `${exchange}.dlx`;
+
+  const connection: AmqpConnectionManager = amqp.connect([url.toString()], {
+    heartbeatIntervalInSeconds: 10,
+    reconnectTimeInSeconds: 1,
+    connectionOptions: { timeout: 5000 },
+  });
+  let lastError = "";
+  connection.on("connectFailed", ({ err }) => {
+    if (err.message !== lastError) logger.warn({ err: err.message }, "rabbitmq connection failed; retrying");
+    lastError = err.message;
+  });
+  connection.on("disconnect", ({ err }) => logger.warn({ err: err?.message }, "rabbitmq disconnected"));
+  connection.on("connect", () => {
+    lastError = "";
+    logger.info("rabbitmq connected");
+  });
+
+  const declareExchanges = async (ch: ConfirmChannel) => {
+    await ch.assertExchange(exchange, "topic", { durable: true });
+    await ch.assertExchange(dlx, "direct", { durable: true });
+  };
+  const publisher: ChannelWrapper = connection.createChannel({
+    name: "publisher",
+    confirm: true,
+    setup: declareExchanges,
+  });
+
+  const consumers: ChannelWrapper[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let closing = false;
+
+  const queueName = (q: string) => `${config.AMQP_QUEUE_PREFIX}${q}`;
+
+  return {
+    queueName,
+    isConnected: () => connection.isConnected(),
+
+    async publish(event, timeoutMs = 10_000) {
+      const ok = await publisher.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), {
+        persistent: true,
+        messageId: event.id,
+        type: event.type,
+        contentType: "application/json",
+        timestamp: Math.floor(Date.now() / 1000),
+        timeout: timeoutMs,
+      });
+      if (!ok) throw new Error(`broker did not confirm event ${event.id}`);
+    },
+
+    async consume(queue, bindings, handler, options = {}) {
+      const name = queueName(queue);
+      const maxAttempts = options.maxAttempts ?? 5;
+      const backoff = options.backoffMs ?? [500, 2000, 5000, 15_000];
+      const args = queueArguments(exchange, name);
+      const channel = connection.createChannel({
+        name: `consumer:${name}`,
+        confirm: true,
+        setup: async (ch: ConfirmChannel) => {
+          await declareExchanges(ch);
+          await ch.assertQueue(name, { durable: true, arguments: args.main });
+          await ch.assertQueue(`${name}.retry`, { durable: true, arguments: args.retry });
+          await ch.assertQueue(`${name}.dead`, { durable: true });
+          await ch.bindQueue(`${name}.dead`, dlx, name);
+          for (const key of bindings) await ch.bindQueue(name, exchange, key);
+        },
+      });
+      consumers.push(channel);
+
+      const onMessage = (msg: ConsumeMessage) => {
+        if (closing) {
+          // Not ours to finish: back to the queue for another consumer.
+          channel.nack(msg, false, true);
+          return;
+        }
+        const work = handle(msg).finally(() => inFlight.delete(work));
+        inFlight.add(work);
+      };
+
+      const handle = async (msg: ConsumeMessage) => {
+        let event: EventEnvelope;
+        try {
+          event = parseEnvelope(msg.content);
+        } catch (err) {
+          logger.error({ queue: name, err: (err as Error).message }, "poison message dead-lettered");
+          channel.nack(msg, false, false);
+          return;
+        }
+        const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+        try {
+          await handler(event, msg);
+          channel.ack(msg);
+        } catch (err) {
+          if (attempt >= maxAttempts) {
+            logger.error(
+              { queue: name, eventId: event.id, type: event.type, attempt, err: (err as Error).message },
+              "event failed for the last time; dead-lettered",
+            );
+            channel.nack(msg, false, false);
+            return;
+          }
+          const delay = backoff[Math.min(attempt - 1, backoff.length - 1)] ?? 1000;
+          logger.warn(
+            {
+              queue: name,
+              eventId: event.id,
+              type: event.type,
+              attempt,
+              retryInMs: delay,
+              err: (err as Error).message,
+            },
+            "event failed; retrying",
+          );
+          try {
+            await channel.sendToQueue(`${name}.retry`, msg.content, {
+              ...msg.properties,
+              headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 },
+              expiration: String(delay),
+              persistent: true,
+              timeout: 10_000,
+            });
+            channel.ack(msg);
+          } catch {
+            // Could not park it for a retry: leave it to the broker to redeliver.
+            channel.nack(msg, false, true);
+          }
+        }
+      };
+
+      await channel.consume(name, onMessage, { prefetch: options.prefetch ?? 10 });
+      // Queues and bindings exist once the channel's setup ran; publishers may rely on that.
+      await withTimeout(channel.waitForConnect(), 10_000, `rabbitmq queue ${name}`).catch((err: Error) =>
+        logger.warn({ err: err.message }, "consumer will start when the broker is reachable"),
+      );
+    },
+
+    async close() {
+      closing = true;
+      for (const c of consumers) await c.cancelAll().catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
+      for (const c of consumers) await c.close().catch(() => undefined);
+      await publisher.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
+
+function parseEnvelope(content: Buffer): EventEnvelope {
+  const value = JSON.parse(content.toString("utf8")) as Partial<EventEnvelope>;
+  if (
+    !value ||
+    typeof value.id !== "string" ||
+    typeof value.type !== "string" ||
+    typeof value.occurredAt !== "string" ||
+    typeof value.data !== "object" ||
+    value.data === null
+  ) {
+    throw new Error("message is not an event envelope {id, type, occurredAt, data}");
+  }
+  return value as EventEnvelope;
+}

@@ -1,0 +1,144 @@
+import type { Db, DbConnection, Migration } from "./db.js";
+import type { Logger } from "./logger.js";
+import type { Broker, EventEnvelope } from "./messaging.js";
+import type { Metrics } from "./metrics.js";
+
+export const outboxMigration = (version: number): Migration => ({
+  version,
+  name: "transactional outbox",
+  statements: [
+    `CREATE TABLE IF NOT EXISTS outbox (
+       id CHAR(36) PRIMARY KEY,
+       type VARCHAR(100) NOT NULL,
+       payload LONGTEXT NOT NULL,
+       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+       sent_at DATETIME(3) NULL,
+       KEY outbox_pending (sent_at, created_at)
+     )`,
+  ],
+});
+
+/** Writes an event in the caller's transaction; the relay publishes it after commit. */
+export async function enqueueEvent(conn: DbConnection, event: EventEnvelope<unknown>): Promise<void> {
+  await conn.query("INSERT INTO outbox (id, type, payload, created_at) VALUES (?, ?, ?, ?)", [
+    event.id,
+    event.type,
+    JSON.stringify(event),
+    new Date(event.occurredAt),
+  ]);
+}
+
+export interface OutboxRelay {
+  /** Publish now rather than at the next tick (call after a commit that enqueued events). */
+  kick(): void;
+  /** Publishes everything pending; resolves with the number published. */
+  flush(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishes pending outbox rows with publisher confirms, oldest first, and marks them sent.
+ * Rows are locked with SKIP LOCKED so replicas share the work; a row is marked sent only
+ * after the broker confirmed it, so a crash or broker outage can repeat an event but never
+ * lose one (consumers are idempotent by event id).
+ */
+export function startOutboxRelay(opts: {
+  db: Db;
+  broker: Broker;
+  logger: Logger;
+  metrics: Metrics;
+  intervalMs?: number;
+  batchSize?: number;
+}): OutboxRelay {
+  const { db, broker, logger } = opts;
+  const interval = opts.intervalMs ?? 1000;
+  const batchSize = opts.batchSize ?? 100;
+  const pending = opts.metrics.gauge(
+    "shopstream_outbox_pending",
+    "Outbox events not yet confirmed by the broker",
+  );
+  let running: Promise<number> | undefined;
+  let again = false;
+  let stopped = false;
+  let lastError = "";
+
+  const publishBatch = async (): Promise<number> => {
+    const conn = await db.getConnection();
+    try {
+      await conn.beginTransaction();
+      const rows: { id: string; payload: string }[] = await conn.query(
+        "SELECT id, payload FROM outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+        [batchSize],
+      );
+      const sent: string[] = [];
+      try {
+        for (const row of rows) {
+          await broker.publish(JSON.parse(row.payload) as EventEnvelope, 5000);
+          sent.push(row.id);
+        }
+      } finally {
+        if (sent.length)
+          await conn.query("UPDATE outbox SET sent_at = CURRENT_TIMESTAMP(3) WHERE id IN (?)", [sent]);
+        await conn.commit();
+      }
+      return sent.length;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      await conn.release();
+    }
+  };
+
+  const run = async (): Promise<number> => {
+    let total = 0;
+    try {
+      for (;;) {
+        const n = await publishBatch();
+        total += n;
+        if (n < batchSize) break;
+      }
+      const [row] = await db.query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL");
+      pending.set(Number(row.n));
+      if (lastError) logger.info("outbox relay recovered");
+      lastError = "";
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== lastError) logger.warn({ err: message }, "outbox relay could not publish; will retry");
+      lastError = message;
+    }
+    return total;
+  };
+
+  const trigger = (): Promise<number> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = run().finally(() => {
+      running = undefined;
+      if (again && !stopped) {
+        again = false;
+        void trigger();
+      }
+    });
+    return running;
+  };
+
+  const timer = setInterval(() => void trigger(), interval);
+  timer.unref();
+  void trigger();
+
+  return {
+    kick: () => void trigger(),
+    flush: async () => {
+      await running;
+      return trigger();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,202 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Express } from "express";
+import pRetry from "p-retry";
+import type { z } from "zod";
+import { ConfigError, loadConfig } from "./config.js";
+import { createHttpApp, type ReadinessCheck } from "./http.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+
+export interface ServiceContext<C> {
+  name: string;
+  config: Readonly<C>;
+  logger: Logger;
+  metrics: Metrics;
+  /**
+   * Registers a closer run at shutdown after HTTP has drained, last registered first: create
+   * pools before consumers and they close after them.
+   */
+  onStop(name: string, close: () => Promise<unknown> | unknown): void;
+  /** Retries a start-up connection with backoff (a dependency that starts later is normal). */
+  connect<T>(what: string, attempt: () => Promise<T>): Promise<T>;
+}
+
+export interface ServiceParts {
+  routes: (app: Express) => void;
+  readiness: Record<string, ReadinessCheck>;
+  /** Runs once the HTTP server listens: start consumers, relays, timers. */
+  afterListen?: (server: Server) => Promise<void> | void;
+  bodyLimit?: string;
+  parseJson?: boolean;
+}
+
+export interface ServiceDefinition<S extends z.ZodType> {
+  name: string;
+  configSchema: S;
+  create(ctx: ServiceContext<z.output<S>>): Promise<ServiceParts>;
+}
+
+export function defineService<S extends z.ZodType>(definition: ServiceDefinition<S>): ServiceDefinition<S> {
+  return definition;
+}
+
+export interface RunningService<C> {
+  name: string;
+  config: Readonly<C>;
+  url: string;
+  port: number;
+  server: Server;
+  app: Express;
+  logger: Logger;
+  metrics: Metrics;
+  /** Graceful stop: stop accepting, finish in-flight requests, then the registered closers. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  /** 0 picks a free port (tests). Defaults to the config's PORT. */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+}
+
+export async function startService<S extends z.ZodType>(
+  definition: ServiceDefinition<S>,
+  options: StartOptions = {},
+): Promise<RunningService<z.output<S>>> {
+  const config = loadConfig(definition.configSchema, options.env ?? process.env) as Readonly<
+    z.output<S> & { LOG_LEVEL?: string; PORT?: number; SHUTDOWN_TIMEOUT_MS?: number }
+  >;
+  const logger = options.logger ?? createLogger(definition.name, config.LOG_LEVEL ?? "info");
+  const metrics = createMetrics(definition.name);
+  const closers: { name: string; close: () => Promise<unknown> | unknown }[] = [];
+  const runClosers = async () => {
+    for (const { name, close } of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, resource: name }, "error while closing");
+      }
+    }
+    closers.length = 0;
+  };
+
+  let parts: ServiceParts;
+  try {
+    parts = await definition.create({
+      name: definition.name,
+      config,
+      logger,
+      metrics,
+      onStop: (name, close) => closers.push({ name, close }),
+      connect: (what, attempt) =>
+        pRetry(attempt, {
+          retries: 15,
+          minTimeout: 200,
+          maxTimeout: 3000,
+          onFailedAttempt: (e) =>
+            logger.warn(
+              { dependency: what, attempt: e.attemptNumber, err: e.message },
+              "waiting for dependency",
+            ),
+        }),
+    });
+  } catch (err) {
+    await runClosers();
+    throw err;
+  }
+
+  const app = createHttpApp({
+    name: definition.name,
+    logger,
+    metrics,
+    readiness: parts.readiness,
+    routes: parts.routes,
+    ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
+    ...(parts.parseJson === false ? { parseJson: false } : {}),
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port ?? config.PORT ?? 0, options.host ?? "0.0.0.0", (err?: Error) =>
+      err ? reject(err) : resolve(s),
+    );
+  });
+  // Bounded timeouts so a slow client cannot hold a connection forever.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  const port = (server.address() as AddressInfo).port;
+  try {
+    await parts.afterListen?.(server);
+  } catch (err) {
+    server.close();
+    await runClosers();
+    throw err;
+  }
+  logger.info({ port }, `${definition.name} listening`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const timeout = config.SHUTDOWN_TIMEOUT_MS ?? 20_000;
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, timeout);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await runClosers();
+      logger.info(`${definition.name} stopped`);
+    })();
+    return stopping;
+  };
+
+  return {
+    name: definition.name,
+    config,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    app,
+    logger,
+    metrics,
+    stop,
+  };
+}
+
+/**
+ * The whole `main.ts` of a service: parse config (one line and exit 1 when it is wrong),
+ * start, and on SIGTERM/SIGINT drain and exit 0.
+ */
+export async function runService<S extends z.ZodType>(definition: ServiceDefinition<S>): Promise<void> {
+  let running: RunningService<z.output<S>>;
+  try {
+    running = await startService(definition);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${definition.name}: configuration error: ${err.message}\n`);
+    } else {
+      process.stderr.write(`${definition.name}: failed to start: ${(err as Error).stack ?? err}\n`);
+    }
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    running.logger.info({ signal }, "shutting down");
+    running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        running.logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}

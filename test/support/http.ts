@@ -1,0 +1,45 @@
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert on the shape of JSON bodies
+  body: any;
+  text: string;
+}
+
+export interface ApiRequest {
+  method?: string;
+  /** Serialised as JSON unless it is already a string or a Buffer. */
+  body?: unknown;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** One HTTP call, as a client of the API makes it; the body is parsed when it is JSON. */
+export async function api(url: string, request: ApiRequest = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...request.headers };
+  let body: string | Buffer | undefined;
+  if (request.body !== undefined) {
+    if (typeof request.body === "string" || Buffer.isBuffer(request.body)) {
+      body = request.body;
+    } else {
+      body = JSON.stringify(request.body);
+      headers["content-type"] ??= "application/json";
+    }
+  }
+  if (request.token) headers.authorization = `Bearer ${request.token}`;
+  const res = await fetch(url, { method: request.method ?? (body ? "POST" : "GET"), headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  if (/json/.test(res.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** Asserts the RFC 9457 shape every error of the platform has. */
+export function isProblem(res: ApiResponse, status: number): boolean {
+  return (
+    res.status === status &&
+    (res.headers.get("content-type") ?? "").startsWith("application/problem+json") &&
+    res.body?.status === status &&
+    typeof res.body?.title === "string"
+  );
+}
