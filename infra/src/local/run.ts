@@ -1,0 +1,164 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  buildPlatform,
+  firstPort,
+  localSettings,
+  type Platform,
+  renderEnv,
+  startOrder,
+  type TargetResolver,
+  type Workload,
+} from "../model/index.js";
+import { type LocalEndpoints, localEndpoints } from "./endpoints.js";
+import { type PreflightFailure, preflight } from "./preflight.js";
+import { type LocalSecrets, provisionDatabases, writeLocalSecrets } from "./provision.js";
+import { type ManagedProcess, startProcess, stopAll, waitUntilReady } from "./supervisor.js";
+
+export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
+
+export class PreflightError extends Error {
+  constructor(readonly failures: PreflightFailure[]) {
+    super(failures.map((f) => `${f.store} is not reachable at ${f.where}: ${f.error}`).join("; "));
+  }
+}
+
+export interface LocalRunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where generated state (admin password, images) lives; default `<repo>/.shopstream`. */
+  stateDir?: string;
+  readyTimeoutMs?: number;
+  /** Called when a service exits on its own after start. */
+  onUnexpectedExit?: (name: string, code: number | null) => void;
+}
+
+export interface LocalRun {
+  platform: Platform;
+  url: string;
+  processes: ManagedProcess[];
+  secrets: LocalSecrets;
+  adminEmail: string;
+  readySeconds: number;
+  stop(): Promise<{ name: string; code: number | null }[]>;
+}
+
+/** The resolver of the local run: everything on 127.0.0.1, data stores where the machine has them. */
+export function localResolver(
+  endpoints: LocalEndpoints,
+  secretsDir: string,
+  ports: { gateway: number; offset: number },
+): TargetResolver {
+  const external: Record<string, { host: string; port: number }> = {
+    mariadb: endpoints.mariadb,
+    redis: endpoints.redis,
+    rabbitmq: endpoints.rabbitmq,
+    ...(endpoints.minio ? { minio: endpoints.minio } : {}),
+  };
+  if (endpoints.elasticsearchUrl) {
+    const u = new URL(endpoints.elasticsearchUrl);
+    external.elasticsearch = { host: u.hostname, port: Number(u.port || 9200) };
+  }
+  return {
+    host: (w) => external[w.name]?.host ?? "127.0.0.1",
+    port: (w) =>
+      w.name === "gateway" ? ports.gateway : (external[w.name]?.port ?? firstPort(w) + ports.offset),
+    secretPath: (secret) => join(secretsDir, secret),
+  };
+}
+
+/**
+ * Runs every Node service of the platform model as a local process: checks the data stores,
+ * provisions databases and secrets, starts services in dependency order waiting for each
+ * `/ready`, and stops them all gracefully.
+ */
+export async function startLocalRun(options: LocalRunOptions = {}): Promise<LocalRun> {
+  const env = options.env ?? process.env;
+  const started = Date.now();
+  const endpoints = localEndpoints(env);
+  const failures = await preflight(endpoints);
+  if (failures.length) throw new PreflightError(failures);
+
+  // LOCAL_PORT_OFFSET moves every service port, so a second run (tests, bench) can sit beside `npm run dev`.
+  const offset = Number(env.LOCAL_PORT_OFFSET ?? 0);
+  const gatewayPort = Number(env.GATEWAY_PORT ?? 8080 + offset);
+  const adminEmail = env.SHOPSTREAM_ADMIN_EMAIL ?? "admin@shopstream.local";
+  const platform = buildPlatform(
+    localSettings({
+      hosts: { ...localSettings().hosts, app: `127.0.0.1:${gatewayPort}` },
+      search: endpoints.elasticsearchUrl ? "elasticsearch" : "mariadb",
+      images: endpoints.minio ? "minio" : "local",
+      adminEmail,
+      logLevel: (env.LOG_LEVEL as "info" | undefined) ?? "info",
+    }),
+  );
+  const locals = startOrder(platform.workloads).filter(
+    (w): w is Workload & Required<Pick<Workload, "local">> => Boolean(w.local),
+  );
+  for (const w of locals) {
+    const entry = join(REPO_ROOT, w.local.workspace, w.local.entry);
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  }
+
+  const stateDir = options.stateDir ?? join(REPO_ROOT, ".shopstream");
+  const secrets = writeLocalSecrets(locals, stateDir, env);
+  const processes: ManagedProcess[] = [];
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    const results = await stopAll(processes, 25_000);
+    secrets.remove();
+    return results;
+  };
+
+  try {
+    await provisionDatabases(platform, secrets, endpoints);
+    const resolver = localResolver(endpoints, secrets.dir, { gateway: gatewayPort, offset });
+    const width = Math.max(...locals.map((w) => w.name.length));
+    for (const [i, w] of locals.entries()) {
+      const rendered = renderEnv(platform, w, resolver);
+      const port = resolver.port(w);
+      rendered.PORT = String(port);
+      if (endpoints.minio && w.name === "product") {
+        // A developer's MinIO comes with its own keys rather than generated ones.
+        delete rendered.MINIO_ACCESS_KEY_FILE;
+        delete rendered.MINIO_SECRET_KEY_FILE;
+        rendered.MINIO_ACCESS_KEY = endpoints.minio.accessKey;
+        rendered.MINIO_SECRET_KEY = endpoints.minio.secretKey;
+      }
+      const childEnv: Record<string, string> = {
+        PATH: env.PATH ?? "/usr/bin:/bin",
+        HOME: env.HOME ?? REPO_ROOT,
+        NODE_ENV: "production",
+        ...rendered,
+      };
+      const proc = startProcess(w.name, i, process.execPath, [join(w.local.workspace, w.local.entry)], {
+        cwd: REPO_ROOT,
+        env: childEnv,
+        width,
+      });
+      processes.push(proc);
+      void proc.exited.then((code) => {
+        if (!stopping) options.onUnexpectedExit?.(w.name, code);
+      });
+      await waitUntilReady(
+        proc,
+        `http://127.0.0.1:${port}${w.readinessPath ?? "/health"}`,
+        options.readyTimeoutMs ?? 30_000,
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    platform,
+    url: `http://127.0.0.1:${gatewayPort}`,
+    processes,
+    secrets,
+    adminEmail,
+    readySeconds: (Date.now() - started) / 1000,
+    stop,
+  };
+}
