@@ -177,7 +177,8 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
     name: spec.name,
     tier: "app",
     description: spec.description,
-    image: { kind: "build", dockerfile: `services/${spec.name}/Dockerfile` },
+    // One Dockerfile serves every Node service; SERVICE picks the workspace to build.
+    image: { kind: "build", dockerfile: "services/Dockerfile", args: { SERVICE: spec.name } },
     ports: [{ name: "http", port: APP_PORTS[spec.name] }],
     env,
     extraSecrets: [],
@@ -329,7 +330,7 @@ function storefront(s: PlatformSettings): Workload {
     name: "storefront",
     tier: "app",
     description: "Static single-page shop served by nginx",
-    image: { kind: "build", dockerfile: "services/storefront/Dockerfile" },
+    image: { kind: "build", dockerfile: "services/storefront/Dockerfile", args: {} },
     ports: [{ name: "http", port: APP_PORTS.storefront }],
     env: {},
     extraSecrets: [],

@@ -61,8 +61,8 @@ export type Tier = "edge" | "app" | "data" | "observability";
 
 /** How to obtain a workload's image. */
 export type ImageSource =
-  /** Built from a Dockerfile in this repo (context: the repo root). */
-  | { kind: "build"; dockerfile: string }
+  /** Built from a Dockerfile in this repo (context: the repo root), with build args. */
+  | { kind: "build"; dockerfile: string; args: Record<string, string> }
   /** A pinned third-party image, by key into THIRD_PARTY_IMAGES. */
   | { kind: "third-party"; image: ThirdPartyImageKey };
 
