@@ -1,5 +1,6 @@
 export * from "./env.js";
 export * from "./images.js";
+export * from "./messaging.js";
 export * from "./platform.js";
 export * from "./settings.js";
 export * from "./types.js";

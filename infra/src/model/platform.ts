@@ -5,6 +5,7 @@ import type {
   NetworkSpec,
   Platform,
   PlatformSettings,
+  PublicHost,
   Route,
   SecretName,
   SecretSpec,
@@ -89,9 +90,10 @@ const secret = (name: SecretName, fileVar?: string): EnvValue =>
 const url = (workload: string, scheme: "http" | "redis" | "amqp" | "ws" = "http", path?: string): EnvValue =>
   path ? { kind: "url", workload, scheme, path } : { kind: "url", workload, scheme };
 
-const httpHealth = (path: string): HealthCheck => ({
+const httpHealth = (path: string, probe: HealthCheck["probe"]): HealthCheck => ({
   kind: "http",
   path,
+  probe,
   intervalSeconds: 10,
   timeoutSeconds: 3,
   retries: 3,
@@ -190,7 +192,7 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
     ],
     volumes: [],
     configFiles: [],
-    health: httpHealth("/health"),
+    health: httpHealth("/health", "node"),
     readinessPath: "/ready",
     routes: spec.routes ?? [],
     scrape: { port: "http", path: "/metrics" },
@@ -213,8 +215,15 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
   };
 }
 
+/** The public origin of one of the edge's hosts, with the port when it is not the default. */
+export function publicOrigin(s: PlatformSettings, host: PublicHost): string {
+  const defaultPort = s.publicScheme === "https" ? 443 : 80;
+  const port = s.publicPort !== undefined && s.publicPort !== defaultPort ? `:${s.publicPort}` : "";
+  return `${s.publicScheme}://${s.hosts[host]}${port}`;
+}
+
 function appServices(s: PlatformSettings): Workload[] {
-  const publicBase = `${s.publicScheme}://${s.hosts.app}`;
+  const publicBase = publicOrigin(s, "app");
   const productEnv: Record<string, EnvValue> = { PUBLIC_BASE_URL: publicBase };
   if (s.search === "elasticsearch") productEnv.ELASTICSEARCH_URL = url("elasticsearch");
   if (s.images === "minio") {
@@ -337,7 +346,7 @@ function storefront(s: PlatformSettings): Workload {
     networks: ["frontend"],
     volumes: [],
     configFiles: [],
-    health: httpHealth("/healthz"),
+    health: httpHealth("/healthz", "bash"),
     routes: [{ host: "app", pathPrefix: "/", port: "http" }],
     replicas: s.appReplicas,
     resources: { cpuMillis: Math.round(50 * s.resourceScale), memoryMiB: Math.round(64 * s.resourceScale) },
@@ -398,20 +407,14 @@ function dataStores(s: PlatformSettings): Workload[] {
       description: "Carts, refresh tokens, rate limits, caches, idempotency records",
       image: { kind: "third-party", image: "redis" },
       ports: [{ name: "redis", port: 6379 }],
-      // The password is read from the secret file at start; the command itself holds no secret.
-      args: [
-        "sh",
-        "-c",
-        'exec redis-server --appendonly yes --dir /data --requirepass "$(cat /run/secrets/redis-password)"',
-      ],
-      extraSecrets: ["redis-password"],
+      // The `default` user's password arrives as a SHA-256 in an ACL file (a secret file), so
+      // neither the command line nor the process list ever holds it.
+      args: ["redis-server", "--appendonly", "yes", "--dir", "/data", "--aclfile", "/run/secrets/redis-acl"],
       networks: ["data"],
       volumes: [{ name: "redis-data", mountPath: "/data", sizeGi: 2 }],
-      health: execHealth([
-        "sh",
-        "-c",
-        'redis-cli --no-auth-warning -a "$(cat /run/secrets/redis-password)" ping | grep -q PONG',
-      ]),
+      configFiles: [{ name: "redis-acl", mountPath: "/run/secrets/redis-acl", secret: true }],
+      // An unauthenticated PING proves the server answers (NOAUTH) without handling the password.
+      health: execHealth(["sh", "-c", "redis-cli -h 127.0.0.1 ping 2>&1 | grep -qE 'PONG|NOAUTH'"]),
       resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
       stateful: true,
       user: "999:1000",
@@ -426,15 +429,19 @@ function dataStores(s: PlatformSettings): Workload[] {
         { name: "metrics", port: 15692 },
       ],
       env: { RABBITMQ_CONFIG_FILES: "/etc/rabbitmq/conf.d" },
-      extraSecrets: ["rabbitmq-password"],
       networks: ["data", "monitoring"],
       volumes: [{ name: "rabbitmq-data", mountPath: "/var/lib/rabbitmq", sizeGi: 5 }],
-      configFiles: [{ name: "rabbitmq-conf", mountPath: "/etc/rabbitmq/conf.d/20-shopstream.conf" }],
+      configFiles: [
+        { name: "rabbitmq-conf", mountPath: "/etc/rabbitmq/conf.d/20-shopstream.conf" },
+        // Holds the user's salted password hash: a secret, imported on boot.
+        { name: "rabbitmq-definitions", mountPath: "/run/secrets/rabbitmq-definitions", secret: true },
+      ],
       health: execHealth(["rabbitmq-diagnostics", "-q", "ping"], 60),
       scrape: { port: "metrics", path: "/metrics/per-object" },
       resources: { cpuMillis: scale(250), memoryMiB: scale(512) },
       stateful: true,
-      user: "999:999",
+      // The Alpine image's `rabbitmq` user (the Debian image uses 999).
+      user: "100:101",
     }),
   ];
   if (s.images === "minio") {
@@ -452,7 +459,7 @@ function dataStores(s: PlatformSettings): Workload[] {
           MINIO_PROMETHEUS_AUTH_TYPE: "public",
         },
         networks: ["data", "monitoring"],
-        volumes: [{ name: "minio-data", mountPath: "/data", sizeGi: 10 }],
+        volumes: [{ name: "minio-data", mountPath: "/data", sizeGi: 10, ownedBy: "1000:1000" }],
         health: execHealth(["mc", "ready", "local"]),
         scrape: { port: "s3", path: "/minio/v2/metrics/cluster" },
         resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
@@ -502,14 +509,16 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       { name: "admin", port: 8082 },
     ],
     args: ["--configFile=/etc/traefik/traefik.yml"],
-    extraSecrets: ["traefik-dashboard-password"],
     networks: ["traefik-public", "frontend", "monitoring"],
-    volumes: [{ name: "traefik-acme", mountPath: "/acme", sizeGi: 1 }],
+    volumes: [{ name: "traefik-acme", mountPath: "/acme", sizeGi: 1, ownedBy: "65532:65532" }],
     configFiles: [
       { name: "traefik-static", mountPath: "/etc/traefik/traefik.yml" },
       { name: "traefik-dynamic", mountPath: "/etc/traefik/dynamic/shopstream.yml" },
+      // `user:bcrypt-hash` lines for the basic auth in front of the admin hosts.
+      { name: "traefik-users", mountPath: "/run/secrets/traefik-users", secret: true },
     ],
-    health: execHealth(["traefik", "healthcheck", "--ping", "--entryPoints.ping.address=:8082"], 10),
+    // Reads the same static config, so it probes the `ping` handler on the admin entry point.
+    health: execHealth(["traefik", "healthcheck", "--configFile=/etc/traefik/traefik.yml"], 10),
     routes: [{ host: "traefik", pathPrefix: "/", port: "admin" }],
     scrape: { port: "admin", path: "/metrics" },
     replicas: 1,
@@ -530,7 +539,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       args: [
         "--config.file=/etc/prometheus/prometheus.yml",
         "--storage.tsdb.path=/prometheus",
-        "--storage.tsdb.retention.time=15d",
+        `--storage.tsdb.retention.time=${s.retentionDays?.metrics ?? 15}d`,
         "--web.enable-lifecycle",
       ],
       networks: ["monitoring", "frontend"],
@@ -539,7 +548,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
         { name: "prometheus-config", mountPath: "/etc/prometheus/prometheus.yml" },
         { name: "prometheus-alerts", mountPath: "/etc/prometheus/alerts.yml" },
       ],
-      health: httpHealth("/-/healthy"),
+      health: httpHealth("/-/healthy", "wget"),
       readinessPath: "/-/ready",
       routes: [{ host: "prometheus", pathPrefix: "/", port: "http" }],
       scrape: { port: "http", path: "/metrics" },
@@ -558,7 +567,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       networks: ["monitoring", "frontend"],
       volumes: [{ name: "alertmanager-data", mountPath: "/alertmanager", sizeGi: 1 }],
       configFiles: [{ name: "alertmanager-config", mountPath: "/etc/alertmanager/alertmanager.yml" }],
-      health: httpHealth("/-/healthy"),
+      health: httpHealth("/-/healthy", "wget"),
       readinessPath: "/-/ready",
       routes: [{ host: "alertmanager", pathPrefix: "/", port: "http" }],
       scrape: { port: "http", path: "/metrics" },
@@ -576,7 +585,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       env: {
         GF_SECURITY_ADMIN_USER: "admin",
         GF_SECURITY_ADMIN_PASSWORD: secret("grafana-admin-password", "GF_SECURITY_ADMIN_PASSWORD__FILE"),
-        GF_SERVER_ROOT_URL: `${s.publicScheme}://${s.hosts.grafana}/`,
+        GF_SERVER_ROOT_URL: `${publicOrigin(s, "grafana")}/`,
         GF_USERS_ALLOW_SIGN_UP: "false",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
@@ -594,7 +603,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
         { name: "grafana-dashboard-business", mountPath: "/var/lib/grafana-dashboards/business.json" },
         { name: "grafana-dashboard-logs", mountPath: "/var/lib/grafana-dashboards/logs.json" },
       ],
-      health: httpHealth("/api/health"),
+      health: httpHealth("/api/health", "wget"),
       routes: [{ host: "grafana", pathPrefix: "/", port: "http" }],
       scrape: { port: "http", path: "/metrics" },
       resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
@@ -612,7 +621,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       networks: ["monitoring"],
       volumes: [{ name: "loki-data", mountPath: "/loki", sizeGi: 10 }],
       configFiles: [{ name: "loki-config", mountPath: "/etc/loki/loki.yml" }],
-      health: httpHealth("/ready"),
+      health: httpHealth("/ready", "wget"),
       readinessPath: "/ready",
       scrape: { port: "http", path: "/metrics" },
       resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
@@ -629,7 +638,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       args: ["-config.file=/etc/promtail/promtail.yml"],
       networks: ["monitoring"],
       configFiles: [{ name: "promtail-config", mountPath: "/etc/promtail/promtail.yml" }],
-      health: httpHealth("/ready"),
+      health: httpHealth("/ready", "bash"),
       scrape: { port: "http", path: "/metrics" },
       resources: { cpuMillis: scale(50), memoryMiB: scale(128) },
       dependsOn: ["loki"],

@@ -83,6 +83,12 @@ export interface HealthCheck {
   /** `http`: GET path on the workload's main port answers 2xx; `exec`: command exits 0. */
   kind: "http" | "exec";
   path?: string;
+  /**
+   * What inside the image can make the HTTP request when a container runtime (Docker) runs the
+   * check itself: `node` (our Node images), `wget` (busybox-based images), `bash` (`/dev/tcp`
+   * in Debian/Ubuntu images without an HTTP client). Kubernetes probes ignore it.
+   */
+  probe?: "node" | "wget" | "bash";
   command?: string[];
   intervalSeconds: number;
   timeoutSeconds: number;
@@ -110,6 +116,24 @@ export interface Volume {
   name: string;
   mountPath: string;
   sizeGi: number;
+  /**
+   * `uid:gid` that must own the volume's root before the workload starts, for images that do
+   * not ship the directory (a fresh volume is root-owned). Docker prepares it with a one-shot
+   * `chown`; Kubernetes with `fsGroup`.
+   */
+  ownedBy?: string;
+}
+
+/**
+ * A generated file mounted read-only at `mountPath`. Its content comes from the config-file
+ * generators (`infra/src/config-files`). `secret` files embed secret material (a password hash,
+ * a users file) and travel like secrets: Docker secrets in Swarm, Kubernetes Secrets, never a
+ * ConfigMap or Docker config.
+ */
+export interface ConfigFile {
+  name: string;
+  mountPath: string;
+  secret?: boolean;
 }
 
 export interface Resources {
@@ -146,8 +170,8 @@ export interface Workload {
   extraSecrets: SecretName[];
   networks: NetworkName[];
   volumes: Volume[];
-  /** Generated config files mounted read-only, by path; contents come from the observability/edge config generators. */
-  configFiles: { name: string; mountPath: string }[];
+  /** Generated config files mounted read-only, by path; contents come from the config-file generators. */
+  configFiles: ConfigFile[];
   health?: HealthCheck;
   /** Readiness (dependencies answer), when distinct from liveness. */
   readinessPath?: string;
@@ -183,6 +207,11 @@ export interface PlatformSettings {
   hosts: Record<PublicHost, string>;
   /** `https` when TLS terminates at the edge. */
   publicScheme: "http" | "https";
+  /**
+   * Port the edge is published on when it is not the scheme's default (e.g. 8443 on a developer
+   * machine); public URLs then carry it. Host names in `hosts` never carry a port in that case.
+   */
+  publicPort?: number;
   /** Replicas of each stateless app service (the storefront included). */
   appReplicas: number;
   /** Upper bound for autoscaled services; 0 disables autoscaling. */
@@ -204,6 +233,8 @@ export interface PlatformSettings {
   /** Multiplies every workload's memory and CPU reservation (prod sizes). */
   resourceScale: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** How long metrics (Prometheus) and logs (Loki) are kept; defaults 15 and 7 days. */
+  retentionDays?: { metrics: number; logs: number };
 }
 
 export interface Platform {
