@@ -1,0 +1,81 @@
+// The API client wired to the browser, and one function per endpoint the storefront uses.
+import { createApiClient } from "./api-client";
+import { clearSession, currentSession, saveSession } from "./session";
+import type { Cart, Order, OrderEvent, Page, Product, ProductInput, Session, User } from "./types";
+
+export { ApiError, isApiError } from "./api-client";
+
+/** Serialises token refreshes across tabs where the browser offers Web Locks. */
+function exclusive<T>(task: () => Promise<T>): Promise<T> {
+  if (typeof navigator !== "undefined" && navigator.locks) {
+    return navigator.locks.request("shopstream-token-refresh", task) as Promise<T>;
+  }
+  return task();
+}
+
+const client = createApiClient({
+  baseUrl: "/api",
+  session: { get: currentSession, set: saveSession, clear: clearSession },
+  exclusive,
+});
+
+const request = client.request;
+export const refreshSession = client.refreshSession;
+const path = encodeURIComponent;
+
+export interface ProductQuery {
+  q?: string;
+  category?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  sort?: string;
+  page?: number;
+  limit?: number;
+}
+
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+export const api = {
+  register: (body: { email: string; password: string; name: string }) =>
+    request<Session>("/auth/register", { body, auth: false }),
+  login: (body: { email: string; password: string }) =>
+    request<Session>("/auth/login", { body, auth: false }),
+  logout: (refreshToken: string) => request<void>("/auth/logout", { body: { refreshToken } }),
+  me: () => request<{ user: User }>("/auth/me"),
+
+  products: (query: ProductQuery, signal?: AbortSignal) =>
+    request<Page<Product>>(`/products${queryString(query)}`, { signal }),
+  product: (id: string, signal?: AbortSignal) => request<Product>(`/products/${path(id)}`, { signal }),
+  createProduct: (body: ProductInput) => request<Product>("/products", { body }),
+  updateProduct: (id: string, body: Partial<ProductInput>) =>
+    request<Product>(`/products/${path(id)}`, { method: "PATCH", body }),
+  deleteProduct: (id: string) => request<void>(`/products/${path(id)}`, { method: "DELETE" }),
+  uploadProductImage: (id: string, file: Blob) =>
+    request<unknown>(`/products/${path(id)}/image`, { method: "PUT", rawBody: file }),
+
+  cart: (signal?: AbortSignal) => request<Cart>("/cart", { signal }),
+  addToCart: (productId: string, quantity: number) =>
+    request<unknown>("/cart/items", { body: { productId, quantity } }),
+  setCartQuantity: (productId: string, quantity: number) =>
+    request<unknown>(`/cart/items/${path(productId)}`, { method: "PATCH", body: { quantity } }),
+  removeFromCart: (productId: string) =>
+    request<unknown>(`/cart/items/${path(productId)}`, { method: "DELETE" }),
+  clearCart: () => request<unknown>("/cart", { method: "DELETE" }),
+
+  placeOrder: (paymentToken: string, idempotencyKey: string) =>
+    request<Order>("/orders", { body: { paymentToken }, headers: { "Idempotency-Key": idempotencyKey } }),
+  orders: (signal?: AbortSignal) => request<{ items: Order[] }>("/orders", { signal }),
+  order: (id: string, signal?: AbortSignal) => request<Order>(`/orders/${path(id)}`, { signal }),
+  cancelOrder: (id: string) => request<unknown>(`/orders/${path(id)}/cancel`, { method: "POST" }),
+  setOrderStatus: (id: string, status: "shipped" | "delivered") =>
+    request<unknown>(`/orders/${path(id)}/status`, { method: "PUT", body: { status } }),
+
+  notifications: () => request<{ items: OrderEvent[] }>("/notifications"),
+};
