@@ -29,6 +29,8 @@ export interface LocalRunOptions {
   /** Where generated state (admin password, images) lives; default `<repo>/.shopstream`. */
   stateDir?: string;
   readyTimeoutMs?: number;
+  /** Extra env per service over what the model renders (the benchmark lifts the rate limit). */
+  overrides?: Record<string, Record<string, string>>;
   /** Called when a service exits on its own after start. */
   onUnexpectedExit?: (name: string, code: number | null) => void;
 }
@@ -131,6 +133,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
         HOME: env.HOME ?? REPO_ROOT,
         NODE_ENV: "production",
         ...rendered,
+        ...options.overrides?.[w.name],
       };
       const proc = startProcess(w.name, i, process.execPath, [join(w.local.workspace, w.local.entry)], {
         cwd: REPO_ROOT,

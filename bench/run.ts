@@ -1,0 +1,228 @@
+/**
+ * `npm run bench`: starts the local run and measures, in one run on this machine, a bare
+ * node:http baseline, catalog reads through the gateway, and checkouts with 50 concurrent
+ * buyers; then the peak RSS of every service and the seconds from start to ready.
+ */
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import autocannon from "autocannon";
+import { REPO_ROOT, startLocalRun } from "../infra/src/local/run.js";
+
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const CHECKOUT_BUYERS = 50;
+
+interface Row {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  requests: number;
+  ratioToBaseline?: number;
+}
+
+async function load(name: string, url: string, headers: Record<string, string> = {}): Promise<Row> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers });
+  return {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    requests: result.requests.total,
+  };
+}
+
+async function baseline(): Promise<Row> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "bench/baseline.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<string>((resolve) =>
+    createInterface({ input: child.stdout! }).once("line", resolve),
+  );
+  try {
+    return await load("node:http hello world (baseline)", `http://127.0.0.1:${port}/`);
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+async function json(url: string, init: RequestInit & { token?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.body) headers.set("content-type", "application/json");
+  if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+  const res = await fetch(url, { ...init, headers });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** 50 buyers, each in a loop: put one item in the cart, check out with a fresh Idempotency-Key. */
+async function checkouts(
+  api: string,
+  adminToken: string,
+): Promise<Row & { oversold: boolean; stockUsed: number }> {
+  const initialStock = 1_000_000;
+  const product = await json(`${api}/products`, {
+    method: "POST",
+    token: adminToken,
+    body: JSON.stringify({
+      sku: `BENCH-${randomUUID().slice(0, 8)}`,
+      name: "Benchmark widget",
+      description: "A product only the benchmark buys",
+      category: "benchmark",
+      priceCents: 100,
+      currency: "EUR",
+      stock: initialStock,
+    }),
+  });
+  if (product.status !== 201) throw new Error(`could not create the bench product: ${product.status}`);
+  const productId: string = product.body.id;
+  const buyers = await Promise.all(
+    Array.from({ length: CHECKOUT_BUYERS }, async (_, i) => {
+      const r = await json(`${api}/auth/register`, {
+        method: "POST",
+        body: JSON.stringify({
+          email: `bench-${i}-${randomUUID()}@shopstream.test`,
+          password: "bench-password-1",
+          name: "Bench",
+        }),
+      });
+      if (r.status !== 201)
+        throw new Error(`could not register a buyer: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.accessToken as string;
+    }),
+  );
+  const latencies: number[] = [];
+  let errors = 0;
+  let orders = 0;
+  const deadline = Date.now() + DURATION_S * 1000;
+  const started = Date.now();
+  await Promise.all(
+    buyers.map(async (token) => {
+      while (Date.now() < deadline) {
+        const t0 = performance.now();
+        const add = await json(`${api}/cart/items`, {
+          method: "POST",
+          token,
+          body: JSON.stringify({ productId, quantity: 1 }),
+        });
+        const order = await json(`${api}/orders`, {
+          method: "POST",
+          token,
+          headers: { "idempotency-key": randomUUID() },
+          body: JSON.stringify({ paymentToken: "tok_visa" }),
+        });
+        latencies.push(performance.now() - t0);
+        if (add.status !== 201 && add.status !== 200) errors++;
+        if (order.status === 201) orders++;
+        else errors++;
+      }
+    }),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const after = await json(`${api}/products/${productId}`);
+  const stockUsed = initialStock - Number(after.body.stock);
+  latencies.sort((a, b) => a - b);
+  return {
+    name: `checkout (cart add + POST /api/orders), ${CHECKOUT_BUYERS} buyers`,
+    requestsPerSecond: Math.round((orders / seconds) * 10) / 10,
+    p50Ms: Math.round(percentile(latencies, 50)),
+    p99Ms: Math.round(percentile(latencies, 99)),
+    errors,
+    requests: orders,
+    oversold: stockUsed !== orders || Number(after.body.stock) < 0,
+    stockUsed,
+  };
+}
+
+function peakRss(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+async function main() {
+  const base = await baseline();
+  const run = await startLocalRun({
+    env: { ...process.env, LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "200", LOG_LEVEL: "warn" },
+    stateDir: mkdtempSync(join(tmpdir(), "shopstream-bench-")),
+    overrides: { gateway: { RATE_LIMIT_PER_MINUTE: "100000000" } },
+  });
+  try {
+    const api = `${run.url}/api`;
+    const admin = await json(`${api}/auth/login`, {
+      method: "POST",
+      body: JSON.stringify({ email: run.adminEmail, password: run.secrets.admin.password }),
+    });
+    if (admin.status !== 200) throw new Error(`admin login failed: ${admin.status}`);
+    const list = await json(`${api}/products?limit=20`);
+    const firstId: string = list.body.items[0].id;
+    const rows: Row[] = [
+      base,
+      await load("GET /api/products (gateway → product)", `${api}/products?limit=20`),
+      await load("GET /api/products/:id (gateway → product)", `${api}/products/${firstId}`),
+    ];
+    const checkout = await checkouts(api, admin.body.accessToken);
+    rows.push(checkout);
+    for (const row of rows)
+      row.ratioToBaseline = Math.round((row.requestsPerSecond / base.requestsPerSecond) * 1000) / 1000;
+
+    const rss = Object.fromEntries(run.processes.map((p) => [p.name, peakRss(p.child.pid)]));
+    const totalRss = Object.values(rss).reduce((a, b) => a + b, 0);
+    const report = {
+      date: new Date().toISOString(),
+      machine: { node: process.version, connections: CONNECTIONS, durationSeconds: DURATION_S },
+      rows,
+      checkout: {
+        oversold: checkout.oversold,
+        stockUsed: checkout.stockUsed,
+        ordersCreated: checkout.requests,
+      },
+      peakRssMiB: rss,
+      totalPeakRssMiB: totalRss,
+      readySeconds: Math.round(run.readySeconds * 10) / 10,
+    };
+
+    console.log("\n| load | req/s | p50 ms | p99 ms | errors | × baseline |\n|---|---:|---:|---:|---:|---:|");
+    for (const r of rows) {
+      console.log(
+        `| ${r.name} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToBaseline} |`,
+      );
+    }
+    console.log(
+      `\nOversold: ${checkout.oversold ? "YES" : "no"} (orders ${checkout.requests}, stock used ${checkout.stockUsed})`,
+    );
+    console.log("\n| service | peak RSS MiB |\n|---|---:|");
+    for (const [name, mib] of Object.entries(rss)) console.log(`| ${name} | ${mib} |`);
+    console.log(`| **all services** | **${totalRss}** |`);
+    console.log(`\nStart to ready: ${report.readySeconds} s`);
+    const outDir = join(REPO_ROOT, "bench/results");
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nWrote bench/results/latest.json`);
+  } finally {
+    await run.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
