@@ -61,6 +61,14 @@ export function queueArguments(exchange: string, queue: string) {
 
 const ATTEMPT_HEADER = "x-shopstream-attempt";
 
+/**
+ * Thrown by a handler for a message it can never process (its data fails validation): the
+ * message is dead-lettered at once instead of being retried `maxAttempts` times.
+ */
+export class UnprocessableEventError extends Error {
+  override name = "UnprocessableEventError";
+}
+
 export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
   const vhost = config.AMQP_VHOST === "/" ? "" : config.AMQP_VHOST;
   const url = new URL(config.AMQP_URL);
@@ -123,10 +131,15 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
       const maxAttempts = options.maxAttempts ?? 5;
       const backoff = options.backoffMs ?? [500, 2000, 5000, 15_000];
       const args = queueArguments(exchange, name);
+      // Delivery tags belong to one underlying channel. After a reconnect the broker has already
+      // requeued whatever was unacked, and an old tag on the new channel would ack (or nack) a
+      // different message, so settling a message from an earlier channel is skipped.
+      let generation = 0;
       const channel = connection.createChannel({
         name: `consumer:${name}`,
         confirm: true,
         setup: async (ch: ConfirmChannel) => {
+          generation++;
           await declareExchanges(ch);
           await ch.assertQueue(name, { durable: true, arguments: args.main });
           await ch.assertQueue(`${name}.retry`, { durable: true, arguments: args.retry });
@@ -138,35 +151,49 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
       consumers.push(channel);
 
       const onMessage = (msg: ConsumeMessage) => {
+        const delivered = generation;
+        const settle = {
+          ack: () => {
+            if (delivered === generation) channel.ack(msg);
+          },
+          nack: (requeue: boolean) => {
+            if (delivered === generation) channel.nack(msg, false, requeue);
+          },
+        };
         if (closing) {
           // Not ours to finish: back to the queue for another consumer.
-          channel.nack(msg, false, true);
+          settle.nack(true);
           return;
         }
-        const work = handle(msg).finally(() => inFlight.delete(work));
+        const work = handle(msg, settle).finally(() => inFlight.delete(work));
         inFlight.add(work);
       };
 
-      const handle = async (msg: ConsumeMessage) => {
+      const handle = async (
+        msg: ConsumeMessage,
+        settle: { ack: () => void; nack: (requeue: boolean) => void },
+      ) => {
         let event: EventEnvelope;
         try {
           event = parseEnvelope(msg.content);
         } catch (err) {
           logger.error({ queue: name, err: (err as Error).message }, "poison message dead-lettered");
-          channel.nack(msg, false, false);
+          settle.nack(false);
           return;
         }
         const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
         try {
           await handler(event, msg);
-          channel.ack(msg);
+          settle.ack();
         } catch (err) {
-          if (attempt >= maxAttempts) {
+          if (err instanceof UnprocessableEventError || attempt >= maxAttempts) {
             logger.error(
               { queue: name, eventId: event.id, type: event.type, attempt, err: (err as Error).message },
-              "event failed for the last time; dead-lettered",
+              err instanceof UnprocessableEventError
+                ? "event cannot be processed; dead-lettered"
+                : "event failed for the last time; dead-lettered",
             );
-            channel.nack(msg, false, false);
+            settle.nack(false);
             return;
           }
           const delay = backoff[Math.min(attempt - 1, backoff.length - 1)] ?? 1000;
@@ -189,10 +216,10 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
               persistent: true,
               timeout: 10_000,
             });
-            channel.ack(msg);
+            settle.ack();
           } catch {
             // Could not park it for a retry: leave it to the broker to redeliver.
-            channel.nack(msg, false, true);
+            settle.nack(true);
           }
         }
       };

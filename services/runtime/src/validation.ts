@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { type FieldError, validationFailed } from "./errors.js";
+import { type EventEnvelope, UnprocessableEventError } from "./messaging.js";
 
 export function toFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({
@@ -17,5 +18,18 @@ export function toFieldErrors(error: z.ZodError): FieldError[] {
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw validationFailed(toFieldErrors(result.error));
+  return result.data;
+}
+
+/**
+ * Parses an event's `data`; a failure is an UnprocessableEventError, so the consumer
+ * dead-letters the message at once instead of retrying what can never succeed.
+ */
+export function parseEventData<S extends z.ZodType>(schema: S, event: EventEnvelope): z.output<S> {
+  const result = schema.safeParse(event.data);
+  if (!result.success) {
+    const fields = toFieldErrors(result.error).map((e) => `${e.path || "data"}: ${e.message}`);
+    throw new UnprocessableEventError(`${event.type} ${event.id} has invalid data (${fields.join("; ")})`);
+  }
   return result.data;
 }
