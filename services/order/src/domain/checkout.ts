@@ -1,0 +1,297 @@
+import { createHash, randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  conflict,
+  type Db,
+  enqueueEvent,
+  isDuplicateKey,
+  type Logger,
+  serviceUnavailable,
+  unprocessable,
+  withTransaction,
+} from "@shopstream/runtime";
+import type { CartLine, CartReader } from "../data-access/cart-client.js";
+import type { IdempotencyRepository, KeyClaim } from "../data-access/idempotency-repository.js";
+import type { OrderRepository } from "../data-access/order-repository.js";
+import type { ReservedLine, StockReserver } from "../data-access/product-client.js";
+import { UpstreamError } from "../data-access/upstream.js";
+import { type Order, orderCreatedEvent, type PaymentToken, totalOf } from "./order.js";
+
+export interface CheckoutDeps {
+  db: Db;
+  orders: OrderRepository;
+  keys: IdempotencyRepository;
+  cart: CartReader;
+  stock: StockReserver;
+  logger: Logger;
+  /** Called after a commit that wrote outbox events (kicks the relay). */
+  onCommitted: () => void;
+  /** Counts checkout outcomes for /metrics. */
+  count: (outcome: CheckoutOutcome) => void;
+  settings: { leaseMs: number; ttlMs: number; waitMs: number };
+}
+
+export type CheckoutOutcome =
+  | "created"
+  | "replayed"
+  | "empty_cart"
+  | "out_of_stock"
+  | "key_conflict"
+  | "unavailable";
+
+export interface CheckoutRequest {
+  userId: string;
+  idempotencyKey: string;
+  paymentToken: PaymentToken;
+  /** Hash of method, path, user and body: what "the same request" means for the key. */
+  fingerprint: string;
+  requestId?: string | undefined;
+  authorization?: string | undefined;
+}
+
+export interface CheckoutResult {
+  order: Order;
+  /** The status code of the first answer; a replay answers it again. */
+  status: number;
+  replayed: boolean;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** What makes two requests "the same" for an Idempotency-Key. */
+export function requestFingerprint(method: string, path: string, userId: string, body: unknown): string {
+  return sha256(JSON.stringify([method.toUpperCase(), path, userId, canonical(body)]));
+}
+
+/** JSON with sorted keys, so `{a, b}` and `{b, a}` are the same body. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => [k, canonical(v)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * Checkout: claim the Idempotency-Key, read the cart, reserve stock in the product service,
+ * then write the order, its lines, its `order.created` outbox event and the key's completion in
+ * one transaction. Whatever fails after the reservation releases it again (compensation).
+ */
+export async function checkout(deps: CheckoutDeps, req: CheckoutRequest): Promise<CheckoutResult> {
+  const keyHash = sha256(req.idempotencyKey);
+  const claim = await claimKey(deps, req, keyHash);
+  switch (claim.kind) {
+    case "mismatch":
+      deps.count("key_conflict");
+      throw unprocessable(
+        "This Idempotency-Key was already used with a different request; use a new key for a new order",
+      );
+    case "busy":
+      deps.count("key_conflict");
+      throw conflict("A checkout with this Idempotency-Key is still in progress; retry in a moment", {
+        type: "https://shopstream.dev/problems/idempotency-key-in-use",
+        headers: { "Retry-After": "1" },
+      });
+    case "replay": {
+      const order = await deps.orders.find(claim.orderId);
+      if (!order) throw new Error(`idempotency key points to missing order ${claim.orderId}`);
+      deps.count("replayed");
+      return { order, status: claim.status, replayed: true };
+    }
+    case "owner":
+      return createOrder(deps, req, keyHash, claim.orderId);
+  }
+}
+
+/** Claims the key; a concurrent duplicate waits a moment for the first request to finish. */
+async function claimKey(deps: CheckoutDeps, req: CheckoutRequest, keyHash: string): Promise<KeyClaim> {
+  const deadline = Date.now() + deps.settings.waitMs;
+  for (;;) {
+    const claim = await deps.keys.claim({
+      userId: req.userId,
+      keyHash,
+      fingerprint: req.fingerprint,
+      orderId: randomUUID(),
+      now: new Date(),
+      leaseMs: deps.settings.leaseMs,
+      ttlMs: deps.settings.ttlMs,
+    });
+    if (claim.kind !== "busy" || Date.now() >= deadline) return claim;
+    await sleep(100);
+  }
+}
+
+async function createOrder(
+  deps: CheckoutDeps,
+  req: CheckoutRequest,
+  keyHash: string,
+  orderId: string,
+): Promise<CheckoutResult> {
+  const ctx = { requestId: req.requestId, authorization: req.authorization };
+  const forgetKey = () => deps.keys.forget(req.userId, keyHash, orderId);
+
+  // Until the reservation, nothing needs undoing: a failure only frees the key for a retry.
+  let lines: CartLine[];
+  try {
+    lines = await deps.cart.linesOf(req.userId, ctx);
+  } catch (err) {
+    await forgetKey();
+    throw unavailable(deps, err, "The cart service is not available; nothing was ordered");
+  }
+  if (lines.length === 0) {
+    await forgetKey();
+    deps.count("empty_cart");
+    throw conflict("Your cart is empty: add products before checking out", {
+      type: "https://shopstream.dev/problems/empty-cart",
+    });
+  }
+
+  let reserved: ReservedLine[];
+  try {
+    const result = await deps.stock.reserve(
+      orderId,
+      lines.map(({ productId, quantity }) => ({ productId, quantity })),
+      { requestId: req.requestId },
+    );
+    if (result.kind !== "reserved") {
+      // Product reserves all lines or none: there is nothing to release.
+      await forgetKey();
+      deps.count("out_of_stock");
+      throw stockProblem(result, lines);
+    }
+    reserved = result.items;
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    // The reservation may or may not have happened: release it to be sure.
+    await compensate(deps, req, keyHash, orderId);
+    throw unavailable(deps, err, "Stock could not be reserved; nothing was ordered");
+  }
+
+  const now = new Date();
+  const items = reserved.map(({ productId, name, unitPriceCents, quantity }) => ({
+    productId,
+    name,
+    unitPriceCents,
+    quantity,
+  }));
+  const order: Order = {
+    id: orderId,
+    userId: req.userId,
+    status: "pending",
+    items,
+    totalCents: totalOf(items),
+    currency: reserved[0]?.currency ?? "EUR",
+    paymentToken: req.paymentToken,
+    paymentId: null,
+    failureReason: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (reserved.some((line) => line.currency !== order.currency)) {
+    await compensate(deps, req, keyHash, orderId);
+    throw conflict("The products in your cart are priced in different currencies; order them separately");
+  }
+
+  try {
+    await withTransaction(deps.db, async (conn) => {
+      await deps.orders.insert(conn, order);
+      await enqueueEvent(conn, orderCreatedEvent(order));
+      if (!(await deps.keys.complete(conn, req.userId, keyHash, orderId, 201))) {
+        throw new Error("the Idempotency-Key was taken over before the order was written");
+      }
+    });
+  } catch (err) {
+    if (isDuplicateKey(err)) {
+      // A retry that took over this key after a stall wrote the same order first.
+      const existing = await deps.orders.find(orderId);
+      if (existing) {
+        deps.count("replayed");
+        return { order: existing, status: 201, replayed: true };
+      }
+    }
+    deps.logger.error({ err, orderId }, "order could not be written; releasing its reservation");
+    await compensate(deps, req, keyHash, orderId);
+    throw unavailable(deps, err, "The order could not be recorded and its stock was released; retry");
+  }
+
+  deps.onCommitted();
+  deps.count("created");
+  deps.logger.info(
+    { orderId, userId: req.userId, totalCents: order.totalCents, lines: items.length },
+    "order created",
+  );
+  return { order, status: 201, replayed: false };
+}
+
+/**
+ * Releases the order's reservation and frees its key. When the release itself fails, the key
+ * stays in progress: once its lease ends, the sweeper releases again.
+ */
+async function compensate(deps: CheckoutDeps, req: CheckoutRequest, keyHash: string, orderId: string) {
+  try {
+    await deps.stock.release(orderId, { requestId: req.requestId });
+    await deps.keys.forget(req.userId, keyHash, orderId);
+  } catch (err) {
+    deps.logger.error(
+      { err: (err as Error).message, orderId },
+      "could not release a reservation; the sweeper will retry",
+    );
+  }
+}
+
+/** Releases reservations of checkouts whose process died mid-way, and forgets expired keys. */
+export async function sweepAbandonedCheckouts(
+  deps: Pick<CheckoutDeps, "keys" | "orders" | "stock" | "logger" | "settings">,
+): Promise<number> {
+  const now = new Date();
+  let released = 0;
+  for (const abandoned of await deps.keys.takeAbandoned(now, deps.settings.leaseMs)) {
+    // The order and the key's completion commit together, so an order here means a bug.
+    if (await deps.orders.exists(abandoned.orderId)) continue;
+    try {
+      await deps.stock.release(abandoned.orderId, {});
+      await deps.keys.forget(abandoned.userId, abandoned.keyHash, abandoned.orderId);
+      released++;
+      deps.logger.warn({ orderId: abandoned.orderId }, "released the reservation of an abandoned checkout");
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message, orderId: abandoned.orderId }, "sweep will retry");
+    }
+  }
+  await deps.keys.deleteExpired(now);
+  return released;
+}
+
+function stockProblem(
+  result:
+    | { kind: "short"; productId: string; available: number | undefined }
+    | {
+        kind: "unknown-product";
+        productId: string;
+      },
+  lines: CartLine[],
+) {
+  const line = lines.find((l) => l.productId === result.productId);
+  const name = line ? `“${line.name}”` : `product ${result.productId}`;
+  if (result.kind === "unknown-product") {
+    return conflict(`${name} is no longer sold; remove it from your cart`, {
+      type: "https://shopstream.dev/problems/product-unavailable",
+      productId: result.productId,
+    });
+  }
+  const left = result.available === undefined ? "not enough" : `only ${result.available}`;
+  return conflict(`Not enough stock for ${name}: ${left} left, ${line?.quantity ?? "more"} wanted`, {
+    type: "https://shopstream.dev/problems/out-of-stock",
+    productId: result.productId,
+    ...(result.available === undefined ? {} : { available: result.available }),
+  });
+}
+
+function unavailable(deps: CheckoutDeps, err: unknown, detail: string) {
+  deps.count("unavailable");
+  deps.logger.warn({ err: (err as Error).message }, detail);
+  return serviceUnavailable(detail);
+}

@@ -1,0 +1,124 @@
+import { conflict, createEvent, type EventEnvelope } from "@shopstream/runtime";
+
+export const ORDER_STATUSES = [
+  "pending",
+  "paid",
+  "payment_failed",
+  "cancelled",
+  "shipped",
+  "delivered",
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/**
+ * The order state machine (DESIGN section 4). A paid order cannot be cancelled: that would
+ * need a refund, and refunds are out of scope of the mock payment processor.
+ */
+const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
+  pending: ["paid", "payment_failed", "cancelled"],
+  paid: ["shipped"],
+  shipped: ["delivered"],
+  payment_failed: [],
+  cancelled: [],
+  delivered: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** A 409 naming both states when the machine does not allow `from` → `to`. */
+export function assertTransition(from: OrderStatus, to: OrderStatus): void {
+  if (!canTransition(from, to)) {
+    throw conflict(`An order that is ${from} cannot become ${to}`, {
+      type: "https://shopstream.dev/problems/illegal-order-transition",
+      from,
+      to,
+    });
+  }
+}
+
+/** Mock payment tokens, in the spirit of public test cards; anything else is refused at checkout. */
+export const PAYMENT_TOKENS = ["tok_visa", "tok_chargeDeclined", "tok_insufficientFunds"] as const;
+export type PaymentToken = (typeof PAYMENT_TOKENS)[number];
+
+export interface OrderLine {
+  productId: string;
+  name: string;
+  unitPriceCents: number;
+  quantity: number;
+}
+
+export interface Order {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  items: OrderLine[];
+  totalCents: number;
+  currency: string;
+  paymentToken: string | null;
+  paymentId: string | null;
+  failureReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function totalOf(items: OrderLine[]): number {
+  return items.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
+}
+
+/** The order as the API shows it. */
+export function orderJson(order: Order) {
+  return {
+    id: order.id,
+    userId: order.userId,
+    status: order.status,
+    items: order.items.map((line) => ({
+      productId: line.productId,
+      name: line.name,
+      unitPriceCents: line.unitPriceCents,
+      quantity: line.quantity,
+      lineTotalCents: line.unitPriceCents * line.quantity,
+    })),
+    totalCents: order.totalCents,
+    currency: order.currency,
+    ...(order.paymentToken ? { paymentToken: order.paymentToken } : {}),
+    ...(order.failureReason ? { failureReason: order.failureReason } : {}),
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+  };
+}
+
+const eventItems = (order: Order) =>
+  order.items.map(({ productId, name, unitPriceCents, quantity }) => ({
+    productId,
+    name,
+    unitPriceCents,
+    quantity,
+  }));
+
+/** `order.created`, the event that starts the payment saga (docs/service-contracts.md). */
+export function orderCreatedEvent(order: Order): EventEnvelope {
+  return createEvent("order.created", {
+    orderId: order.id,
+    userId: order.userId,
+    status: "pending",
+    items: eventItems(order),
+    totalCents: order.totalCents,
+    currency: order.currency,
+    paymentToken: order.paymentToken,
+  });
+}
+
+/** `order.<status>` after a transition: paid, payment_failed, cancelled, shipped, delivered. */
+export function orderStatusEvent(order: Order): EventEnvelope {
+  return createEvent(`order.${order.status}`, {
+    orderId: order.id,
+    userId: order.userId,
+    status: order.status,
+    totalCents: order.totalCents,
+    currency: order.currency,
+    items: eventItems(order),
+    ...(order.failureReason ? { failureReason: order.failureReason } : {}),
+  });
+}

@@ -1,0 +1,4 @@
+import { runService } from "@shopstream/runtime";
+import { paymentService } from "./service.js";
+
+await runService(paymentService);

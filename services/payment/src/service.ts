@@ -1,0 +1,66 @@
+import {
+  connectBroker,
+  createDb,
+  defineService,
+  migrate,
+  type OutboxRelay,
+  startOutboxRelay,
+} from "@shopstream/runtime";
+import { configSchema } from "./config.js";
+import { migrations } from "./data-access/migrations.js";
+import { PaymentRepository } from "./data-access/payment-repository.js";
+import type { ChargeDeps } from "./domain/charge.js";
+import { consumeOrderCreated } from "./entry-points/order-created.js";
+
+export const paymentService = defineService({
+  name: "payment",
+  configSchema,
+  async create({ config, logger, metrics, onStop, connect }) {
+    const db = createDb(config);
+    onStop("mariadb", () => db.end());
+    await connect("mariadb", () => migrate(db, migrations, logger));
+    const broker = connectBroker(config, logger);
+    onStop("rabbitmq", () => broker.close());
+
+    const payments = metrics.counter("shopstream_payments_total", "Payments processed by result", ["result"]);
+    let relay: OutboxRelay | undefined;
+    let relayStopped = false;
+    const deps: ChargeDeps = {
+      db,
+      payments: new PaymentRepository(),
+      logger,
+      // Events enqueued while shutting down stay in the outbox for the next start.
+      onCommitted: () => {
+        if (!relayStopped) relay?.kick();
+      },
+      count: (result) => payments.inc({ result }),
+      holdTransactionMs: config.PAYMENT_TEST_DELAY_MS,
+    };
+
+    return {
+      readiness: {
+        mariadb: () => db.query("SELECT 1"),
+        rabbitmq: async () => {
+          // Payment does all its work from the queue: without the broker it does nothing.
+          if (!broker.isConnected()) throw new Error("not connected");
+        },
+      },
+      routes: () => {},
+      async afterListen() {
+        const started = startOutboxRelay({
+          db,
+          broker,
+          logger,
+          metrics,
+          intervalMs: config.OUTBOX_INTERVAL_MS,
+        });
+        relay = started;
+        onStop("outbox relay", () => {
+          relayStopped = true;
+          return started.stop();
+        });
+        await consumeOrderCreated(broker, deps);
+      },
+    };
+  },
+});
