@@ -1,0 +1,170 @@
+import { conflict, type EventEnvelope, HttpError } from "@shopstream/runtime";
+import { productChanged } from "./events.js";
+
+export interface ReservationRequest {
+  orderId: string;
+  items: { productId: string; quantity: number }[];
+}
+
+/** A reserved line, priced when it was reserved: the order keeps this price. */
+export interface ReservationLine {
+  productId: string;
+  name: string;
+  unitPriceCents: number;
+  currency: string;
+  quantity: number;
+}
+
+export interface Reservation {
+  orderId: string;
+  items: ReservationLine[];
+}
+
+export interface StockRow {
+  id: string;
+  name: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+}
+
+export interface ReservationTx {
+  /** Records that `consumer` handled `eventId`; false when it already had. */
+  claimEvent(consumer: string, eventId: string): Promise<boolean>;
+  /** Creates the reservation; false when one exists for the order (then nothing is created). */
+  insertReservation(orderId: string): Promise<boolean>;
+  /** The reservation's status, holding its row until the transaction ends. */
+  lockReservation(orderId: string): Promise<"reserved" | "released" | null>;
+  lines(orderId: string): Promise<ReservationLine[]>;
+  /** Locks the products' rows, always in id order so that concurrent orders cannot deadlock. */
+  lockStock(productIds: string[]): Promise<StockRow[]>;
+  /** Takes `quantity` off the stock unless that would go below zero; false when it would. */
+  takeStock(productId: string, quantity: number): Promise<boolean>;
+  returnStock(productId: string, quantity: number): Promise<void>;
+  insertLines(orderId: string, lines: ReservationLine[]): Promise<void>;
+  markReleased(orderId: string): Promise<void>;
+  publish(event: EventEnvelope<unknown>): Promise<void>;
+}
+
+export interface ReservationStore {
+  /** One transaction, retried from the start when the database reports a deadlock. */
+  transaction<T>(work: (tx: ReservationTx) => Promise<T>): Promise<T>;
+}
+
+interface CounterLike {
+  inc(labels: { result: string }): void;
+}
+
+export interface ReservationDeps {
+  store: ReservationStore;
+  reservations: CounterLike;
+  releases: CounterLike;
+  /** Runs after a commit that changed stock: invalidate caches, publish the outbox. */
+  onCommitted(): Promise<void>;
+}
+
+export const STOCK_RELEASE_CONSUMER = "product.stock-release";
+
+export type Reservations = ReturnType<typeof createReservations>;
+
+const unknownProduct = (productId: string) =>
+  new HttpError(404, "Not Found", `There is no product ${productId}`, { productId });
+
+const notEnoughStock = (row: StockRow, requested: number) =>
+  conflict(`Not enough stock for "${row.name}": ${row.stock} available, ${requested} requested`, {
+    productId: row.id,
+    available: row.stock,
+  });
+
+export function createReservations(deps: ReservationDeps) {
+  const { store } = deps;
+
+  const releaseIn = async (tx: ReservationTx, orderId: string): Promise<boolean> => {
+    if ((await tx.lockReservation(orderId)) !== "reserved") return false;
+    const lines = await tx.lines(orderId);
+    const quantities = new Map<string, number>();
+    for (const l of lines) quantities.set(l.productId, (quantities.get(l.productId) ?? 0) + l.quantity);
+    // A product deleted since the reservation has no stock to return to.
+    const present = await tx.lockStock([...quantities.keys()]);
+    for (const row of present) {
+      await tx.returnStock(row.id, quantities.get(row.id)!);
+      await tx.publish(productChanged(row.id));
+    }
+    await tx.markReleased(orderId);
+    return true;
+  };
+
+  const released = async (didRelease: boolean) => {
+    deps.releases.inc({ result: didRelease ? "released" : "noop" });
+    if (didRelease) await deps.onCommitted();
+    return didRelease;
+  };
+
+  return {
+    /**
+     * Reserves every line or none. `created` is false when the order already had a reservation:
+     * the caller gets that one back, unchanged, whatever it sent this time.
+     */
+    async reserve(request: ReservationRequest): Promise<{ created: boolean; reservation: Reservation }> {
+      let outcome: { created: boolean; reservation: Reservation };
+      try {
+        outcome = await store.transaction(async (tx) => {
+          const { orderId } = request;
+          if (!(await tx.insertReservation(orderId))) {
+            return { created: false, reservation: { orderId, items: await tx.lines(orderId) } };
+          }
+          const rows = new Map(
+            (await tx.lockStock(request.items.map((i) => i.productId))).map((r) => [r.id, r]),
+          );
+          const missing = request.items.find((i) => !rows.has(i.productId));
+          if (missing) throw unknownProduct(missing.productId);
+          const lines: ReservationLine[] = request.items.map((item) => {
+            const row = rows.get(item.productId)!;
+            if (row.stock < item.quantity) throw notEnoughStock(row, item.quantity);
+            return {
+              productId: row.id,
+              name: row.name,
+              unitPriceCents: row.priceCents,
+              currency: row.currency,
+              quantity: item.quantity,
+            };
+          });
+          for (const line of lines) {
+            // The rows are locked, so this cannot fail; the condition is the last line of defence.
+            if (!(await tx.takeStock(line.productId, line.quantity))) {
+              throw notEnoughStock(rows.get(line.productId)!, line.quantity);
+            }
+            await tx.publish(productChanged(line.productId));
+          }
+          await tx.insertLines(orderId, lines);
+          return { created: true, reservation: { orderId, items: lines } };
+        });
+      } catch (err) {
+        if (err instanceof HttpError && (err.status === 404 || err.status === 409)) {
+          deps.reservations.inc({ result: err.status === 404 ? "unknown_product" : "insufficient_stock" });
+        }
+        throw err;
+      }
+      deps.reservations.inc({ result: outcome.created ? "reserved" : "repeated" });
+      if (outcome.created) await deps.onCommitted();
+      return outcome;
+    },
+
+    /** Gives the stock back once; false when already released or never reserved. */
+    async release(orderId: string): Promise<boolean> {
+      return released(await store.transaction((tx) => releaseIn(tx, orderId)));
+    },
+
+    /**
+     * The same, driven by an event: the event is claimed in the release's own transaction, so a
+     * redelivered event is applied once. Resolves null when the event was handled before.
+     */
+    async releaseForEvent(eventId: string, orderId: string): Promise<boolean | null> {
+      const result = await store.transaction(async (tx) => {
+        if (!(await tx.claimEvent(STOCK_RELEASE_CONSUMER, eventId))) return null;
+        return releaseIn(tx, orderId);
+      });
+      return result === null ? null : released(result);
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import {
+  authenticate,
+  HttpError,
+  notFound,
+  parse,
+  requireRole,
+  type TokenVerifier,
+} from "@shopstream/runtime";
+import express, { type Express, type Request, type RequestHandler } from "express";
+import type { Catalog } from "../../domain/catalog.js";
+import { toProductJson } from "../../domain/product.js";
+import { listQuerySchema, newProductSchema, productPatchSchema, uuid } from "./schemas.js";
+
+export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+const DEFAULT_LIMIT = 20;
+
+/** A path id that is not a UUID names no product: a 404, like any other unknown id. */
+function productIdOf(req: Request): string {
+  const id = uuid.safeParse(req.params.id);
+  if (!id.success) throw notFound(`There is no product ${String(req.params.id).slice(0, 100)}`);
+  return id.data;
+}
+
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is("application/json")) {
+    return next(new HttpError(415, "Unsupported Media Type", "Send the body as application/json"));
+  }
+  next();
+};
+
+/** The image's media type as sent, without parameters. */
+const declaredType = (req: Request) => (req.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+
+/** True when the client's cached copy (If-None-Match) is the current one. */
+function isFresh(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch
+    .split(",")
+    .map((tag) => tag.trim().replace(/^W\//, ""))
+    .some((tag) => tag === etag || tag === "*");
+}
+
+export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: TokenVerifier }): void {
+  const { catalog } = deps;
+  const admin = [authenticate(deps.verifier), requireRole("admin")];
+  // Any type is read so that the bytes can be sniffed; the limit is enforced while reading.
+  const imageBody = express.raw({ type: () => true, limit: MAX_IMAGE_BYTES });
+
+  app.get("/products", async (req, res) => {
+    const query = parse(listQuerySchema, req.query);
+    const page = await catalog.list({
+      q: query.q,
+      category: query.category,
+      minPriceCents: query.minPrice,
+      maxPriceCents: query.maxPrice,
+      sort: query.sort,
+      page: query.page ?? 1,
+      limit: query.limit ?? DEFAULT_LIMIT,
+    });
+    res.json({ ...page, items: page.items.map(toProductJson) });
+  });
+
+  app.get("/products/categories", async (_req, res) => {
+    res.json({ items: await catalog.categories() });
+  });
+
+  app.get("/products/:id", async (req, res) => {
+    res.json(toProductJson(await catalog.get(productIdOf(req))));
+  });
+
+  app.post("/products", ...admin, requireJson, async (req, res) => {
+    const product = await catalog.create(parse(newProductSchema, req.body));
+    res.status(201).location(`/api/products/${product.id}`).json(toProductJson(product));
+  });
+
+  app.patch("/products/:id", ...admin, requireJson, async (req, res) => {
+    const id = productIdOf(req);
+    res.json(toProductJson(await catalog.update(id, parse(productPatchSchema, req.body))));
+  });
+
+  app.delete("/products/:id", ...admin, async (req, res) => {
+    await catalog.remove(productIdOf(req));
+    res.status(204).end();
+  });
+
+  app.put("/products/:id/image", ...admin, imageBody, async (req, res) => {
+    const id = productIdOf(req);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const type = declaredType(req);
+    if (type === "application/json") {
+      throw new HttpError(
+        415,
+        "Unsupported Media Type",
+        "Send the image bytes as image/png, image/jpeg or image/webp",
+      );
+    }
+    res.json(toProductJson(await catalog.setImage(id, body, type)));
+  });
+
+  app.get("/products/:id/image", async (req, res) => {
+    const image = await catalog.imageOf(productIdOf(req));
+    const etag = `"${image.sha256}"`;
+    res.set({
+      ETag: etag,
+      // Stored by browsers and proxies, but checked on each use: a new image shows at once.
+      "Cache-Control": "public, no-cache",
+      "X-Content-Type-Options": "nosniff",
+      // Opened on its own, the image can run nothing and load nothing.
+      "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+      "Cross-Origin-Resource-Policy": "same-site",
+    });
+    if (isFresh(req.get("if-none-match"), etag)) {
+      res.status(304).end();
+      return;
+    }
+    const data = await catalog.imageBytes(image);
+    res.type(image.contentType).send(data);
+  });
+}

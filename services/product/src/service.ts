@@ -1,0 +1,162 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  connectBroker,
+  createDb,
+  createRedis,
+  createTokenVerifier,
+  type Db,
+  defineService,
+  type Logger,
+  migrate,
+  type OutboxRelay,
+  startOutboxRelay,
+} from "@shopstream/runtime";
+import { Client as MinioClient } from "minio";
+import { configSchema, type ProductConfig } from "./config.js";
+import {
+  createElasticsearchClient,
+  createElasticsearchIndex,
+} from "./data-access/elasticsearch-search-index.js";
+import { createLocalImageStore } from "./data-access/local-image-store.js";
+import { createMariaDbSearchIndex } from "./data-access/mariadb-search-index.js";
+import { migrations } from "./data-access/migrations.js";
+import { createMinioImageStore } from "./data-access/minio-image-store.js";
+import { createProductRepository } from "./data-access/product-repository.js";
+import { createRedisReadCache } from "./data-access/redis-read-cache.js";
+import { createReservationRepository } from "./data-access/reservation-repository.js";
+import { createCatalog } from "./domain/catalog.js";
+import type { ImageStore } from "./domain/image-store.js";
+import { createReservations } from "./domain/reservations.js";
+import type { SearchIndex } from "./domain/search-index.js";
+import { ensureSearchIndex } from "./domain/search-sync.js";
+import { seedDemoCatalog } from "./domain/seed/seed.js";
+import { productRoutes } from "./entry-points/http/product-routes.js";
+import { reservationRoutes } from "./entry-points/http/reservation-routes.js";
+import { startConsumers } from "./entry-points/messaging/consumers.js";
+
+/** MinIO when it is configured, the local folder otherwise. */
+function createImageStore(config: ProductConfig): ImageStore {
+  if (!config.MINIO_ENDPOINT) return createLocalImageStore(config.IMAGES_DIR);
+  const client = new MinioClient({
+    endPoint: config.MINIO_ENDPOINT,
+    port: config.MINIO_PORT,
+    useSSL: config.MINIO_USE_SSL,
+    accessKey: config.MINIO_ACCESS_KEY!,
+    secretKey: config.MINIO_SECRET_KEY!,
+    region: config.MINIO_REGION,
+  });
+  return createMinioImageStore({ client, bucket: config.MINIO_BUCKET, region: config.MINIO_REGION });
+}
+
+/** Elasticsearch when it is configured, MariaDB full-text otherwise. */
+function createSearchIndex(config: ProductConfig, db: Db, logger: Logger) {
+  if (!config.ELASTICSEARCH_URL) return { search: createMariaDbSearchIndex(db), close: async () => {} };
+  const client = createElasticsearchClient(config.ELASTICSEARCH_URL);
+  const search: SearchIndex = createElasticsearchIndex({ client, alias: config.ELASTICSEARCH_INDEX, logger });
+  return { search, close: () => client.close() };
+}
+
+export const productService = defineService({
+  name: "product",
+  configSchema,
+  async create({ config, logger, metrics, onStop, connect }) {
+    const db = createDb(config);
+    onStop("mariadb", () => db.end());
+    await connect("mariadb", () => migrate(db, migrations, logger));
+    const redis = await connect("redis", () => createRedis(config, logger));
+    onStop("redis", () => redis.close());
+    const broker = connectBroker(config, logger);
+    onStop("rabbitmq", () => broker.close());
+    const images = createImageStore(config);
+    await connect(`image store (${images.backend})`, () => images.init());
+    const { search, close: closeSearch } = createSearchIndex(config, db, logger);
+    onStop("search", closeSearch);
+
+    const store = createProductRepository(db);
+    if (config.SEED_DEMO_CATALOG) await seedDemoCatalog({ seeder: store, images, logger });
+
+    const cache = createRedisReadCache(redis, {
+      ttlSeconds: config.CACHE_TTL_SECONDS,
+      logger,
+      hits: metrics.counter(
+        "shopstream_product_cache_hits_total",
+        "Catalog reads answered by the Redis cache",
+        ["cache"],
+      ),
+      misses: metrics.counter(
+        "shopstream_product_cache_misses_total",
+        "Catalog reads the Redis cache could not answer",
+        ["cache"],
+      ),
+    });
+    // The relay starts once the server listens; until then there is nothing to hurry along.
+    let relay: OutboxRelay | undefined;
+    const catalog = createCatalog({ store, search, images, cache, logger, onCommitted: () => relay?.kick() });
+    const reservations = createReservations({
+      store: createReservationRepository(db),
+      reservations: metrics.counter(
+        "shopstream_product_reservations_total",
+        "Stock reservation requests by result",
+        ["result"],
+      ),
+      releases: metrics.counter("shopstream_product_releases_total", "Stock release requests by result", [
+        "result",
+      ]),
+      async onCommitted() {
+        relay?.kick();
+        await cache.invalidate();
+      },
+    });
+    const verifier = createTokenVerifier({
+      jwksUrl: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    });
+
+    return {
+      routes(app) {
+        productRoutes(app, { catalog, verifier });
+        reservationRoutes(app, { reservations });
+      },
+      readiness: {
+        mariadb: () => db.query("SELECT 1"),
+        redis: () => redis.client.ping(),
+        rabbitmq: async () => {
+          if (!broker.isConnected()) throw new Error("not connected to RabbitMQ");
+        },
+        search: () => search.ready(),
+        images: () => images.ready(),
+      },
+      async afterListen() {
+        relay = startOutboxRelay({ db, broker, logger, metrics });
+        const started = relay;
+        onStop("outbox relay", () => started.stop());
+        await startConsumers({ broker, reservations, store, search, logger });
+        if (search.backend === "elasticsearch") {
+          // Elasticsearch can take a minute to come up: serve meanwhile (not ready) and retry.
+          const abort = new AbortController();
+          const bootstrap = (async () => {
+            for (let attempt = 1; !abort.signal.aborted; attempt++) {
+              try {
+                await ensureSearchIndex(store, search);
+                return;
+              } catch (err) {
+                logger.warn(
+                  { err: (err as Error).message, attempt },
+                  "search index not available yet; retrying",
+                );
+                await sleep(Math.min(30_000, 500 * 2 ** attempt), undefined, { signal: abort.signal }).catch(
+                  () => undefined,
+                );
+              }
+            }
+          })();
+          onStop("search index bootstrap", async () => {
+            abort.abort();
+            await bootstrap;
+          });
+        }
+      },
+    };
+  },
+});
