@@ -8,15 +8,19 @@ export class ConfigError extends Error {
 
 /**
  * Resolves `NAME_FILE` variables: the file's content (one trailing newline trimmed) becomes
- * `NAME`. This is how secrets arrive: Docker/Kubernetes secrets mounted as files.
+ * `NAME`. This is how secrets arrive: Docker/Kubernetes secrets mounted as files. With `names`,
+ * only those variables are resolved, so an unrelated `*_FILE` of the environment (say
+ * `TF_CLI_CONFIG_FILE` on a developer's machine) cannot stop a service.
  */
 export function resolveFileVariables(
   env: Record<string, string | undefined>,
+  names?: ReadonlySet<string>,
 ): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = { ...env };
   for (const [key, path] of Object.entries(env)) {
     if (!key.endsWith("_FILE") || path === undefined || path === "") continue;
     const name = key.slice(0, -"_FILE".length);
+    if (names && !names.has(name)) continue;
     if (env[name] !== undefined && env[name] !== "") {
       throw new ConfigError(`${name} and ${key} are both set; set only one`);
     }
@@ -37,7 +41,9 @@ export function loadConfig<S extends z.ZodType>(
   schema: S,
   env: Record<string, string | undefined> = process.env,
 ): Readonly<z.output<S>> {
-  const resolved = resolveFileVariables(env);
+  const shape = (schema as { shape?: unknown }).shape;
+  const names = shape && typeof shape === "object" ? new Set(Object.keys(shape)) : undefined;
+  const resolved = resolveFileVariables(env, names);
   const parsed = schema.safeParse(resolved);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
