@@ -74,7 +74,12 @@ afterAll(() => bed?.stop());
 const list = async (query: string) => {
   const res = await api(`${url}/products?${query}`);
   expect(res.status, res.text).toBe(200);
-  return res.body as { items: { id: string; name: string; priceCents: number }[]; total: number; page: number; limit: number };
+  return res.body as {
+    items: { id: string; name: string; priceCents: number }[];
+    total: number;
+    page: number;
+    limit: number;
+  };
 };
 const names = (page: { items: { name: string }[] }) => page.items.map((p) => p.name);
 
@@ -99,7 +104,10 @@ describe("browsing the catalog", () => {
   });
 
   it("filters by category (any case) and by price range, in cents", async () => {
-    expect(names(await list("category=audio&sort=name"))).toEqual(["Aurora Wireless Headphones", "Pulse Speaker"]);
+    expect(names(await list("category=audio&sort=name"))).toEqual([
+      "Aurora Wireless Headphones",
+      "Pulse Speaker",
+    ]);
     const mid = await list("minPrice=5999&maxPrice=19900&sort=price_asc");
     expect(mid.items.map((p) => p.priceCents)).toEqual([5999, 8900, 14999, 19900]);
     expect((await list("category=Furniture&maxPrice=20000")).items.map((p) => p.id)).toEqual([ids.tvstand]);
@@ -117,7 +125,9 @@ describe("browsing the catalog", () => {
   it("pages through the results without overlap, and past the end shows nothing", async () => {
     const pages = await Promise.all([1, 2, 3].map((n) => list(`sort=price_asc&limit=2&page=${n}`)));
     expect(pages.map((p) => p.total)).toEqual([6, 6, 6]);
-    expect(pages.flatMap((p) => p.items.map((i) => i.priceCents))).toEqual([4499, 5999, 8900, 14999, 19900, 24900]);
+    expect(pages.flatMap((p) => p.items.map((i) => i.priceCents))).toEqual([
+      4499, 5999, 8900, 14999, 19900, 24900,
+    ]);
     expect(await list("limit=2&page=4")).toMatchObject({ items: [], total: 6, page: 4, limit: 2 });
   });
 
@@ -178,7 +188,13 @@ describe("managing the catalog", () => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get("location")).toBe(`/api/products/${created.body.id}`);
-    expect(created.body).toMatchObject({ sku: "NEW-1", description: "", currency: "EUR", stock: 7, imageUrl: null });
+    expect(created.body).toMatchObject({
+      sku: "NEW-1",
+      description: "",
+      currency: "EUR",
+      stock: 7,
+      imageUrl: null,
+    });
 
     const changed = await api(`${url}/products/${created.body.id}`, {
       method: "PATCH",
@@ -189,11 +205,17 @@ describe("managing the catalog", () => {
     expect(changed.body).toMatchObject({ name: "Desk Lamp", priceCents: 3500, stock: 0 });
     expect(Date.parse(changed.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.updatedAt));
 
-    const deleted = await api(`${url}/products/${created.body.id}`, { method: "DELETE", token: bed.adminToken });
+    const deleted = await api(`${url}/products/${created.body.id}`, {
+      method: "DELETE",
+      token: bed.adminToken,
+    });
     expect(deleted.status).toBe(204);
     expect(isProblem(await api(`${url}/products/${created.body.id}`), 404)).toBe(true);
     expect(
-      isProblem(await api(`${url}/products/${created.body.id}`, { method: "DELETE", token: bed.adminToken }), 404),
+      isProblem(
+        await api(`${url}/products/${created.body.id}`, { method: "DELETE", token: bed.adminToken }),
+        404,
+      ),
     ).toBe(true);
   });
 
@@ -244,7 +266,11 @@ describe("the read cache", () => {
     await list("category=Audio");
     const metrics = (await (await fetch(`${url}/metrics`)).text()).split("\n");
     const hits = (cache: string) =>
-      Number(metrics.find((l) => l.startsWith(`shopstream_product_cache_hits_total{cache="${cache}"`))?.split(" ")[1]);
+      Number(
+        metrics
+          .find((l) => l.startsWith(`shopstream_product_cache_hits_total{cache="${cache}"`))
+          ?.split(" ")[1],
+      );
     expect(hits("product")).toBeGreaterThanOrEqual(1);
     expect(hits("list")).toBeGreaterThanOrEqual(1);
 
