@@ -50,7 +50,11 @@ export const productPatchSchema = z
     currency: fields.currency.optional(),
     stock: fields.stock.optional(),
   })
-  .refine((patch) => Object.keys(patch).length > 0, "send at least one field to change");
+  .refine((patch) => Object.keys(patch).length > 0, {
+    message: "send at least one field to change",
+    // An unknown field already says what is wrong; "nothing to change" would only confuse.
+    when: (payload) => payload.issues.length === 0,
+  });
 
 /** Query values arrive as strings; an empty one (`?q=&category=`) means "not given". */
 const absentIfEmpty = <T extends z.ZodType>(schema: T) =>
