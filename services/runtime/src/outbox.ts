@@ -65,6 +65,10 @@ export function startOutboxRelay(opts: {
   const publishBatch = async (): Promise<number> => {
     const conn = await db.getConnection();
     try {
+      // READ COMMITTED: the locking read then takes record locks only. Under REPEATABLE READ it
+      // also locked the gap after the last pending row, so while a publish waited for a broker
+      // that is away, every transaction that enqueued an event (a checkout) waited with it.
+      await conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       await conn.beginTransaction();
       const rows: { id: string; payload: string }[] = await conn.query(
         "SELECT id, payload FROM outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
