@@ -110,6 +110,9 @@ const execHealth = (command: string[], startPeriodSeconds = 30): HealthCheck => 
 
 type AppName = Exclude<keyof typeof APP_PORTS, "storefront">;
 
+/** Files at the repo root every image build reads (workspaces, lockfile, compiler settings). */
+const ROOT_BUILD_FILES = ["package.json", "package-lock.json", "tsconfig.base.json", ".dockerignore"];
+
 /** What each app service needs from the platform; everything else is derived from it. */
 interface AppSpec {
   name: AppName;
@@ -180,7 +183,12 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
     tier: "app",
     description: spec.description,
     // One Dockerfile serves every Node service; SERVICE picks the workspace to build.
-    image: { kind: "build", dockerfile: "services/Dockerfile", args: { SERVICE: spec.name } },
+    image: {
+      kind: "build",
+      dockerfile: "services/Dockerfile",
+      args: { SERVICE: spec.name },
+      sources: ["services/Dockerfile", `services/${spec.name}`, "services/runtime", ...ROOT_BUILD_FILES],
+    },
     ports: [{ name: "http", port: APP_PORTS[spec.name] }],
     env,
     extraSecrets: [],
@@ -339,7 +347,12 @@ function storefront(s: PlatformSettings): Workload {
     name: "storefront",
     tier: "app",
     description: "Static single-page shop served by nginx",
-    image: { kind: "build", dockerfile: "services/storefront/Dockerfile", args: {} },
+    image: {
+      kind: "build",
+      dockerfile: "services/storefront/Dockerfile",
+      args: {},
+      sources: ["services/storefront", ...ROOT_BUILD_FILES],
+    },
     ports: [{ name: "http", port: APP_PORTS.storefront }],
     env: {},
     extraSecrets: [],
@@ -542,7 +555,8 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
         `--storage.tsdb.retention.time=${s.retentionDays?.metrics ?? 15}d`,
         "--web.enable-lifecycle",
       ],
-      networks: ["monitoring", "frontend"],
+      // Traefik reaches it over `monitoring`; DESIGN keeps it off `frontend`.
+      networks: ["monitoring"],
       volumes: [{ name: "prometheus-data", mountPath: "/prometheus", sizeGi: 10 }],
       configFiles: [
         { name: "prometheus-config", mountPath: "/etc/prometheus/prometheus.yml" },
@@ -564,7 +578,8 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       image: { kind: "third-party", image: "alertmanager" },
       ports: [{ name: "http", port: 9093 }],
       args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
-      networks: ["monitoring", "frontend"],
+      // Traefik reaches it over `monitoring`; DESIGN keeps it off `frontend`.
+      networks: ["monitoring"],
       volumes: [{ name: "alertmanager-data", mountPath: "/alertmanager", sizeGi: 1 }],
       configFiles: [{ name: "alertmanager-config", mountPath: "/etc/alertmanager/alertmanager.yml" }],
       health: httpHealth("/-/healthy", "wget"),

@@ -62,7 +62,16 @@ export type Tier = "edge" | "app" | "data" | "observability";
 /** How to obtain a workload's image. */
 export type ImageSource =
   /** Built from a Dockerfile in this repo (context: the repo root), with build args. */
-  | { kind: "build"; dockerfile: string; args: Record<string, string> }
+  | {
+      kind: "build";
+      dockerfile: string;
+      args: Record<string, string>;
+      /**
+       * Repo paths (files or folders) whose content makes the image; targets hash them into an
+       * immutable tag, so an image changes exactly when one of them does.
+       */
+      sources?: string[];
+    }
   /** A pinned third-party image, by key into THIRD_PARTY_IMAGES. */
   | { kind: "third-party"; image: ThirdPartyImageKey };
 
@@ -77,7 +86,9 @@ export type ThirdPartyImageKey =
   | "alertmanager"
   | "grafana"
   | "loki"
-  | "promtail";
+  | "promtail"
+  /** Not a workload: the toolbox targets use for one-shot jobs (preparing volume ownership). */
+  | "busybox";
 
 export interface HealthCheck {
   /** `http`: GET path on the workload's main port answers 2xx; `exec`: command exits 0. */

@@ -1,0 +1,47 @@
+import type { Platform, Workload } from "../model/index.js";
+
+/** What a target tells the generators: how names resolve and how it runs TLS at the edge. */
+export interface ConfigFileContext {
+  platform: Platform;
+  /** Name other workloads use to reach a workload (network alias, Kubernetes Service). */
+  host(workload: Workload): string;
+  /**
+   * Prometheus service discovery for a workload's instances: static targets on one host,
+   * DNS `tasks.<service>` in Swarm (every replica), Kubernetes discovery in a cluster.
+   */
+  scrapeDiscovery(workload: Workload, port: number): Record<string, unknown>;
+  /** How Promtail discovers the containers whose logs it ships. */
+  logDiscovery: "docker";
+  edge: EdgeOptions;
+}
+
+export interface EdgeOptions {
+  tls: { mode: "self-signed" | "acme"; acmeEmail?: string; acmeCaServer?: string };
+  /** Port HTTPS is published on, which the HTTP → HTTPS redirect must name. */
+  httpsPort: number;
+}
+
+/** Labels every container of the platform carries; log discovery filters and groups by them. */
+export const LABELS = {
+  stack: "com.shopstream.stack",
+  workload: "com.shopstream.workload",
+  tier: "com.shopstream.tier",
+  stateful: "com.shopstream.stateful",
+  role: "com.shopstream.role",
+} as const;
+
+export function workload(platform: Platform, name: string): Workload | undefined {
+  return platform.workloads.find((w) => w.name === name);
+}
+
+export function mountPathOf(platform: Platform, file: string): string {
+  for (const w of platform.workloads) {
+    const f = w.configFiles.find((c) => c.name === file);
+    if (f) return f.mountPath;
+  }
+  throw new Error(`no workload mounts the config file ${file}`);
+}
+
+export function httpUrl(ctx: ConfigFileContext, w: Workload, port: number, path = ""): string {
+  return `http://${ctx.host(w)}:${port}${path}`;
+}

@@ -1,0 +1,99 @@
+import { portByName } from "../model/index.js";
+import type { ConfigFileContext } from "./context.js";
+import { httpUrl, LABELS, workload } from "./context.js";
+import { toYaml } from "./yaml.js";
+
+/** Loki 3, single binary, filesystem storage (TSDB, schema v13), retention by the compactor. */
+export function lokiConfig(ctx: ConfigFileContext): Record<string, unknown> {
+  const loki = workload(ctx.platform, "loki");
+  if (!loki) throw new Error("the platform has no loki workload");
+  const dataDir = loki.volumes[0]?.mountPath ?? "/loki";
+  const retentionHours = (ctx.platform.settings.retentionDays?.logs ?? 7) * 24;
+  const alertmanager = workload(ctx.platform, "alertmanager");
+  return {
+    auth_enabled: false,
+    server: {
+      http_listen_port: portByName(loki, "http"),
+      grpc_listen_port: 9096,
+      log_level: "warn",
+      log_format: "json",
+    },
+    common: {
+      instance_addr: "127.0.0.1",
+      path_prefix: dataDir,
+      storage: { filesystem: { chunks_directory: `${dataDir}/chunks`, rules_directory: `${dataDir}/rules` } },
+      replication_factor: 1,
+      ring: { kvstore: { store: "inmemory" } },
+    },
+    schema_config: {
+      configs: [
+        {
+          from: "2024-01-01",
+          store: "tsdb",
+          object_store: "filesystem",
+          schema: "v13",
+          index: { prefix: "index_", period: "24h" },
+        },
+      ],
+    },
+    limits_config: {
+      retention_period: `${retentionHours}h`,
+      reject_old_samples: true,
+      reject_old_samples_max_age: `${retentionHours}h`,
+      allow_structured_metadata: true,
+      volume_enabled: true,
+    },
+    compactor: {
+      working_directory: `${dataDir}/compactor`,
+      compaction_interval: "10m",
+      retention_enabled: true,
+      retention_delete_delay: "2h",
+      delete_request_store: "filesystem",
+    },
+    ...(alertmanager
+      ? { ruler: { alertmanager_url: httpUrl(ctx, alertmanager, portByName(alertmanager, "http")) } }
+      : {}),
+    analytics: { reporting_enabled: false },
+  };
+}
+
+/**
+ * Promtail: discovers this stack's containers through the Docker API (socket mounted read-only),
+ * labels each stream with its service, container and stream, and lifts the JSON `level` our
+ * services log into a label.
+ */
+export function promtailConfig(ctx: ConfigFileContext): Record<string, unknown> {
+  const promtail = workload(ctx.platform, "promtail");
+  const loki = workload(ctx.platform, "loki");
+  if (!promtail || !loki) throw new Error("the platform has no promtail or loki workload");
+  const env = ctx.platform.settings.environment;
+  const meta = (label: string) => `__meta_docker_container_label_${label.replace(/[^A-Za-z0-9]/g, "_")}`;
+  return {
+    server: { http_listen_port: portByName(promtail, "http"), grpc_listen_port: 0, log_level: "warn" },
+    positions: { filename: "/tmp/positions.yaml" },
+    clients: [{ url: httpUrl(ctx, loki, portByName(loki, "http"), "/loki/api/v1/push") }],
+    scrape_configs: [
+      {
+        job_name: "containers",
+        docker_sd_configs: [
+          {
+            host: "unix:///var/run/docker.sock",
+            refresh_interval: "10s",
+            filters: [{ name: "label", values: [`${LABELS.stack}=${env}`] }],
+          },
+        ],
+        relabel_configs: [
+          { source_labels: [meta(LABELS.workload)], target_label: "service" },
+          { source_labels: [meta(LABELS.tier)], target_label: "tier" },
+          { source_labels: ["__meta_docker_container_name"], regex: "/(.*)", target_label: "container" },
+          { source_labels: ["__meta_docker_container_log_stream"], target_label: "stream" },
+          { target_label: "stack", replacement: env },
+        ],
+        pipeline_stages: [{ json: { expressions: { level: "level" } } }, { labels: { level: null } }],
+      },
+    ],
+  };
+}
+
+export const lokiYaml = (ctx: ConfigFileContext) => toYaml(lokiConfig(ctx));
+export const promtailYaml = (ctx: ConfigFileContext) => toYaml(promtailConfig(ctx));

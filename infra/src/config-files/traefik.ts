@@ -1,0 +1,163 @@
+import type { Platform, PublicHost, Workload } from "../model/index.js";
+import { portByName } from "../model/index.js";
+import type { ConfigFileContext } from "./context.js";
+import { httpUrl, mountPathOf } from "./context.js";
+import { toYaml } from "./yaml.js";
+
+/** Hosts that only operators use: they sit behind basic auth at the edge. */
+export const ADMIN_HOSTS: PublicHost[] = ["traefik", "prometheus", "alertmanager"];
+export const DASHBOARD_USER = "admin";
+const CERT_RESOLVER = "letsencrypt";
+
+function edgeWorkload(platform: Platform): Workload {
+  const edge = platform.workloads.find((w) => w.tier === "edge");
+  if (!edge) throw new Error("the platform has no edge workload");
+  return edge;
+}
+
+/** Traefik's static configuration: entry points, providers, TLS resolvers, metrics, ping. */
+export function traefikStaticConfig(ctx: ConfigFileContext): Record<string, unknown> {
+  const edge = edgeWorkload(ctx.platform);
+  const acme = ctx.edge.tls.mode === "acme";
+  return {
+    global: { checkNewVersion: false, sendAnonymousUsage: false },
+    log: { level: "INFO", format: "json" },
+    accessLog: { format: "json", fields: { headers: { defaultMode: "drop" } } },
+    api: { dashboard: true },
+    ping: { entryPoint: "admin" },
+    metrics: { prometheus: { entryPoint: "admin", addRoutersLabels: true, addServicesLabels: true } },
+    entryPoints: {
+      web: {
+        address: `:${portByName(edge, "web")}`,
+        http: {
+          // Redirect to the port HTTPS is published on, which differs from the container's.
+          redirections: { entryPoint: { to: `:${ctx.edge.httpsPort}`, scheme: "https", permanent: true } },
+        },
+      },
+      websecure: {
+        address: `:${portByName(edge, "websecure")}`,
+        http: {
+          middlewares: ["security-headers@file", "compress@file"],
+          tls: acme ? { certResolver: CERT_RESOLVER } : {},
+        },
+      },
+      admin: { address: `:${portByName(edge, "admin")}` },
+    },
+    providers: { file: { directory: dirname(mountPathOf(ctx.platform, "traefik-dynamic")), watch: true } },
+    ...(acme
+      ? {
+          certificatesResolvers: {
+            [CERT_RESOLVER]: {
+              acme: {
+                email: ctx.edge.tls.acmeEmail,
+                storage: `${edge.volumes.find((v) => v.name === "traefik-acme")?.mountPath ?? "/acme"}/acme.json`,
+                ...(ctx.edge.tls.acmeCaServer ? { caServer: ctx.edge.tls.acmeCaServer } : {}),
+                httpChallenge: { entryPoint: "web" },
+              },
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+export interface TraefikRouter {
+  rule: string;
+  entryPoints: string[];
+  service: string;
+  middlewares?: string[];
+  tls: Record<string, unknown>;
+}
+
+/**
+ * Traefik's dynamic configuration (file provider), generated from the model's routes: one router
+ * per route, one load-balanced service per routed workload pointing at the port the route names.
+ * The edge's own route is its dashboard (`api@internal`).
+ */
+export function traefikDynamicConfig(ctx: ConfigFileContext): {
+  http: {
+    routers: Record<string, TraefikRouter>;
+    services: Record<string, { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }>;
+    middlewares: Record<string, unknown>;
+  };
+  tls: Record<string, unknown>;
+} {
+  const { platform } = ctx;
+  const acme = ctx.edge.tls.mode === "acme";
+  const routers: Record<string, TraefikRouter> = {};
+  const services: Record<string, { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }> =
+    {};
+  for (const w of platform.workloads) {
+    w.routes.forEach((route, i) => {
+      const host = platform.settings.hosts[route.host];
+      const rule =
+        route.pathPrefix === "/"
+          ? `Host(\`${host}\`)`
+          : `Host(\`${host}\`) && PathPrefix(\`${route.pathPrefix}\`)`;
+      const routerName = w.routes.length > 1 ? `${w.name}-${i}` : w.name;
+      let service: string;
+      if (w.tier === "edge") {
+        service = "api@internal";
+      } else {
+        service = `${w.name}-${route.port}`;
+        services[service] = {
+          loadBalancer: {
+            servers: [{ url: httpUrl(ctx, w, portByName(w, route.port)) }],
+            passHostHeader: true,
+          },
+        };
+      }
+      routers[routerName] = {
+        rule,
+        entryPoints: ["websecure"],
+        service,
+        ...(ADMIN_HOSTS.includes(route.host) ? { middlewares: ["admin-auth"] } : {}),
+        tls: acme ? { certResolver: CERT_RESOLVER } : {},
+      };
+    });
+  }
+  return {
+    http: {
+      routers,
+      services,
+      middlewares: {
+        "security-headers": {
+          headers: {
+            ...(acme ? { stsSeconds: 31536000, stsIncludeSubdomains: true } : {}),
+            contentTypeNosniff: true,
+            frameDeny: true,
+            referrerPolicy: "strict-origin-when-cross-origin",
+            permissionsPolicy: "camera=(), microphone=(), geolocation=(), payment=()",
+            customResponseHeaders: { "X-Powered-By": "", Server: "" },
+          },
+        },
+        compress: { compress: {} },
+        "admin-auth": {
+          basicAuth: {
+            usersFile: mountPathOf(platform, "traefik-users"),
+            realm: "ShopStream operations",
+            removeHeader: true,
+          },
+        },
+      },
+    },
+    tls: { options: { default: { minVersion: "VersionTLS12", sniStrict: false } } },
+  };
+}
+
+/** `user:bcrypt` lines for the basic auth in front of the admin hosts; a secret file. */
+export function traefikUsersFile(bcryptHash: string): string {
+  return `${DASHBOARD_USER}:${bcryptHash}\n`;
+}
+
+export function traefikStaticYaml(ctx: ConfigFileContext): string {
+  return `# Generated from the ShopStream platform model (infra/src/config-files/traefik.ts).\n${toYaml(traefikStaticConfig(ctx))}`;
+}
+
+export function traefikDynamicYaml(ctx: ConfigFileContext): string {
+  return `# Generated from the ShopStream platform model (infra/src/config-files/traefik.ts).\n${toYaml(traefikDynamicConfig(ctx))}`;
+}
+
+function dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}

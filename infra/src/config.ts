@@ -1,0 +1,318 @@
+/**
+ * The stack configuration: the only place that reads `pulumi.Config`. Every key is typed,
+ * validated and documented here (docs/deploy.md repeats the documentation); a wrong value stops
+ * the program with a message that names the key, before any resource is declared.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { PlatformSettings, PublicHost } from "./model/index.js";
+
+export const CONFIG_NAMESPACE = "shopstream";
+
+/** Thrown for a missing, unknown or invalid setting; the message names the key. */
+export class ConfigError extends pulumi.RunError {
+  override name = "ConfigError";
+}
+
+// Values arrive as strings (`pulumi config set`) or, inside structured keys, as JSON values.
+const fromString = (v: unknown): unknown => {
+  if (typeof v !== "string") return v;
+  const t = v.trim();
+  if (t === "true") return true;
+  if (t === "false") return false;
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  return v;
+};
+const bool = (fallback: boolean) =>
+  z.preprocess(fromString, z.boolean({ error: "must be true or false" })).default(fallback);
+const int = (min: number, max: number, fallback: number) => {
+  const error = `must be an integer between ${min} and ${max}`;
+  return z
+    .preprocess(fromString, z.number({ error }).int({ error }).min(min, { error }).max(max, { error }))
+    .default(fallback);
+};
+const num = (min: number, max: number, fallback: number) => {
+  const error = `must be a number between ${min} and ${max}`;
+  return z
+    .preprocess(fromString, z.number({ error }).min(min, { error }).max(max, { error }))
+    .default(fallback);
+};
+const oneOf = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(fallback as never);
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
+    error: "must be a lower-case DNS name such as shop.example.com",
+  });
+const email = z.email({ error: "must be an e-mail address" });
+const registryHost = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, {
+  error: "must be a registry such as registry.example.com:5000 or ghcr.io/acme",
+});
+
+/**
+ * Every setting, with the documentation a user reads in docs/deploy.md. Keys are set with
+ * `pulumi config set <key> <value>` (structured keys with `--path`, e.g. `docker.swarm`).
+ */
+export const CONFIG_DOCS = {
+  target:
+    "Where the platform runs: `docker` (one host or a Swarm). `kubernetes` is reserved for the Kubernetes target.",
+  "docker.swarm":
+    "`true` renders every workload as a Swarm service (`docker swarm init` first); `false` runs containers on one host.",
+  "docker.host":
+    "Docker engine to deploy to (`unix:///var/run/docker.sock`, `ssh://user@host`, `tcp://host:2376`); defaults to `DOCKER_HOST` or the local socket.",
+  "docker.debugPorts":
+    "`true` also publishes the data stores (MariaDB 3306, Redis 6379, RabbitMQ 5672, Elasticsearch 9200, MinIO 9000) on 127.0.0.1 for debugging; only Traefik is published otherwise.",
+  domain:
+    "Base public domain. The shop is served at `<domain>`, the dashboards at `grafana.`, `traefik.`, `prometheus.` and `alertmanager.<domain>`. `*.localhost` resolves to this machine.",
+  "hosts.<name>":
+    "Overrides one public host name (`app`, `grafana`, `traefik`, `prometheus`, `alertmanager`).",
+  httpPort: "Host port Traefik publishes for HTTP (redirects to HTTPS).",
+  httpsPort: "Host port Traefik publishes for HTTPS; URLs carry it when it is not 443.",
+  "tls.mode":
+    "`self-signed`: Traefik's default certificate (browsers warn; fine on a laptop). `acme`: Let's Encrypt certificates for every host (needs a public domain, ports 80/443 reachable, and `tls.acmeEmail`).",
+  "tls.acmeEmail": "Contact e-mail for the ACME account; required with `tls.mode: acme`.",
+  "tls.acmeCaServer": "ACME directory URL, e.g. Let's Encrypt staging while testing; defaults to production.",
+  "registry.server":
+    "Registry the service images are tagged for, e.g. `ghcr.io/acme`. Unset: images stay on the engine.",
+  "registry.push": "`true` pushes the built images to `registry.server` (needed for a multi-node Swarm).",
+  "registry.username": "Registry user for pushing; the password is the secret `registryPassword`.",
+  registryPassword: "Registry password or token (`pulumi config set --secret registryPassword …`).",
+  registryMirror:
+    "Pulls every third-party image through this mirror (`mirror.example.com` rewrites `docker.io/library/redis:7.4.2-alpine` to `mirror.example.com/library/redis:7.4.2-alpine`).",
+  imagePlatform: "Platform the service images are built for, e.g. `linux/amd64`; defaults to the engine's.",
+  appReplicas:
+    "Replicas of each stateless app service and the storefront (Swarm; one container each on one host).",
+  maxReplicas:
+    "Upper bound for autoscaled services (Kubernetes); 0 disables autoscaling. Must be 0 or at least `appReplicas`.",
+  search: "Product search backend: `elasticsearch`, or `mariadb` (full-text) to save memory.",
+  images: "Product image storage: `minio` (S3-compatible), or `local` (a folder in the product container).",
+  observability: "`true` deploys Prometheus, Alertmanager, Grafana, Loki and Promtail.",
+  resourceScale: "Multiplies every memory limit and CPU reservation (0.25–8).",
+  adminEmail: "E-mail of the shop's admin account; its password is generated (stack output-free, see docs).",
+  logLevel: "Log level of the app services: `debug`, `info`, `warn`, `error`.",
+  logRetentionDays: "Days Loki keeps logs.",
+  metricsRetentionDays: "Days Prometheus keeps metrics.",
+  protect: "`true` protects the stateful volumes from `pulumi destroy` (use in prod).",
+  rabbitmqUser: "Name of the RabbitMQ application user (its password is generated).",
+} as const;
+
+const HOST_NAMES = ["app", "grafana", "traefik", "prometheus", "alertmanager"] as const;
+
+const schema = z
+  .object({
+    target: oneOf(["docker", "kubernetes"] as const, "docker"),
+    docker: z
+      .object(
+        {
+          swarm: bool(false),
+          host: z
+            .string()
+            .regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, {
+              error: "must be a unix://, tcp://, ssh:// or npipe:// URL",
+            })
+            .optional(),
+          debugPorts: bool(false),
+        },
+        { error: 'must be an object such as {"swarm": false}' },
+      )
+      .strict()
+      .default({ swarm: false, debugPorts: false }),
+    domain: hostname.default("shopstream.localhost"),
+    hosts: z
+      .object(
+        Object.fromEntries(HOST_NAMES.map((h) => [h, hostname.optional()])) as Record<
+          PublicHost,
+          z.ZodOptional<typeof hostname>
+        >,
+      )
+      .strict()
+      .default({}),
+    httpPort: int(1, 65535, 80),
+    httpsPort: int(1, 65535, 443),
+    tls: z
+      .object({
+        mode: oneOf(["self-signed", "acme"] as const, "self-signed"),
+        acmeEmail: email.optional(),
+        acmeCaServer: z.url({ error: "must be an https URL" }).optional(),
+      })
+      .strict()
+      .default({ mode: "self-signed" }),
+    registry: z
+      .object({
+        server: registryHost.optional(),
+        push: bool(false),
+        username: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ push: false }),
+    registryMirror: registryHost.optional(),
+    imagePlatform: z
+      .string()
+      .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, { error: "must look like linux/amd64" })
+      .optional(),
+    appReplicas: int(1, 20, 1),
+    maxReplicas: int(0, 50, 0),
+    search: oneOf(["elasticsearch", "mariadb"] as const, "elasticsearch"),
+    images: oneOf(["minio", "local"] as const, "minio"),
+    observability: bool(true),
+    resourceScale: num(0.25, 8, 1),
+    adminEmail: email.optional(),
+    logLevel: oneOf(["debug", "info", "warn", "error"] as const, "info"),
+    logRetentionDays: int(1, 365, 7),
+    metricsRetentionDays: int(1, 365, 15),
+    protect: bool(false),
+    rabbitmqUser: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,31}$/, { error: "must be a lower-case user name" })
+      .default("shopstream"),
+  })
+  .superRefine((c, ctx) => {
+    if (c.maxReplicas !== 0 && c.maxReplicas < c.appReplicas) {
+      ctx.addIssue({ code: "custom", path: ["maxReplicas"], message: "must be 0 or at least appReplicas" });
+    }
+    if (c.tls.mode === "acme") {
+      if (!c.tls.acmeEmail) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["tls", "acmeEmail"],
+          message: "is required when tls.mode is acme",
+        });
+      }
+      if (c.domain.endsWith("localhost")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["domain"],
+          message: "must be a public domain when tls.mode is acme (ACME cannot issue for localhost)",
+        });
+      }
+    }
+    if (c.registry.push && !c.registry.server) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["registry", "server"],
+        message: "is required when registry.push is true",
+      });
+    }
+    if (c.httpPort === c.httpsPort) {
+      ctx.addIssue({ code: "custom", path: ["httpsPort"], message: "must differ from httpPort" });
+    }
+  });
+
+/** Keys holding structured values (YAML maps in Pulumi.<stack>.yaml). */
+const OBJECT_KEYS = new Set(["docker", "hosts", "tls", "registry"]);
+/** Keys read only as secrets. */
+export const SECRET_KEYS = ["registryPassword"] as const;
+export const KNOWN_KEYS = [...Object.keys(schema.shape), ...SECRET_KEYS];
+
+export type StackSettings = z.output<typeof schema>;
+
+export interface StackConfig extends StackSettings {
+  /** Stack name, e.g. `dev`. */
+  stack: string;
+  /** Resolved public host names. */
+  publicHosts: Record<PublicHost, string>;
+  /** `-` joined prefix of every Docker object this stack creates. */
+  prefix: string;
+}
+
+/**
+ * Validates raw settings (key → string as `pulumi config` stores it, or the JSON of a structured
+ * key). Pure, so the same rules can be tested without a Pulumi engine.
+ */
+export function parseStackConfig(raw: Record<string, string | undefined>, stack: string): StackConfig {
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if (!KNOWN_KEYS.includes(key)) {
+      throw new ConfigError(
+        `${CONFIG_NAMESPACE}:${key} is not a setting of this program (known: ${KNOWN_KEYS.join(", ")})`,
+      );
+    }
+    if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
+    if (OBJECT_KEYS.has(key)) {
+      try {
+        values[key] = JSON.parse(value);
+      } catch {
+        throw new ConfigError(
+          `${CONFIG_NAMESPACE}:${key} must be a structured value (set it with --path, e.g. ${key}.x)`,
+        );
+      }
+    } else {
+      values[key] = value;
+    }
+  }
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map(String);
+    let message = issue.message;
+    if (issue.code === "unrecognized_keys") {
+      path.push(...issue.keys);
+      message = "is not a known setting";
+    }
+    throw new ConfigError(`${CONFIG_NAMESPACE}:${path.join(".")} ${message}`);
+  }
+  const c = parsed.data;
+  if (c.target === "kubernetes") {
+    throw new ConfigError(
+      `${CONFIG_NAMESPACE}:target kubernetes is rendered by the Kubernetes target, which this program does not include yet; use docker`,
+    );
+  }
+  const publicHosts: Record<PublicHost, string> = {
+    app: c.hosts.app ?? c.domain,
+    grafana: c.hosts.grafana ?? `grafana.${c.domain}`,
+    traefik: c.hosts.traefik ?? `traefik.${c.domain}`,
+    prometheus: c.hosts.prometheus ?? `prometheus.${c.domain}`,
+    alertmanager: c.hosts.alertmanager ?? `alertmanager.${c.domain}`,
+  };
+  return { ...c, stack, publicHosts, prefix: `shopstream-${stack}` };
+}
+
+/** What the model needs from the stack configuration. */
+export function platformSettings(c: StackConfig): PlatformSettings {
+  return {
+    environment: c.stack,
+    hosts: c.publicHosts,
+    publicScheme: "https",
+    publicPort: c.httpsPort,
+    appReplicas: c.appReplicas,
+    maxReplicas: c.maxReplicas,
+    search: c.search,
+    images: c.images,
+    observability: c.observability,
+    redisPassword: true,
+    rabbitmqUser: c.rabbitmqUser,
+    rabbitmqGuest: false,
+    adminEmail: c.adminEmail ?? `admin@${c.domain}`,
+    resourceScale: c.resourceScale,
+    logLevel: c.logLevel,
+    retentionDays: { metrics: c.metricsRetentionDays, logs: c.logRetentionDays },
+  };
+}
+
+export interface LoadedConfig {
+  config: StackConfig;
+  settings: PlatformSettings;
+  /** Registry password, a Pulumi secret, when one is configured. */
+  registryPassword?: pulumi.Output<string>;
+}
+
+/** Reads and validates this stack's configuration. Secrets only through secret getters. */
+export function loadStackConfig(): LoadedConfig {
+  const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+  const raw: Record<string, string | undefined> = {};
+  // Key names only: values of secret keys are never read here.
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if ((SECRET_KEYS as readonly string[]).includes(key)) {
+      raw[key] = "";
+      continue;
+    }
+    raw[key] = KNOWN_KEYS.includes(key) ? cfg.get(key) : "";
+  }
+  const config = parseStackConfig(raw, pulumi.getStack());
+  const registryPassword = cfg.getSecret("registryPassword");
+  return { config, settings: platformSettings(config), ...(registryPassword ? { registryPassword } : {}) };
+}

@@ -1,0 +1,46 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import type { SecretName, SecretSpec } from "./model/index.js";
+
+export interface PlatformSecretsArgs {
+  /** The model's secrets; one generator each. */
+  secrets: SecretSpec[];
+}
+
+/**
+ * Every generated secret of the platform, kept as Pulumi secrets (encrypted in the state). Values
+ * only ever leave this component as Outputs that targets turn into files: never an env value, a
+ * command or a label.
+ */
+export class PlatformSecrets extends pulumi.ComponentResource {
+  /** The secret's content, as its file holds it (no trailing newline). */
+  readonly values: Record<SecretName, pulumi.Output<string>>;
+  /** bcrypt hashes of the passwords, for consumers that take a hash (Traefik's users file). */
+  readonly bcryptHashes: Partial<Record<SecretName, pulumi.Output<string>>>;
+
+  constructor(name: string, args: PlatformSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("shopstream:secrets:PlatformSecrets", name, {}, opts);
+    const values: Partial<Record<SecretName, pulumi.Output<string>>> = {};
+    const bcryptHashes: Partial<Record<SecretName, pulumi.Output<string>>> = {};
+    for (const spec of args.secrets) {
+      if (spec.kind === "ed25519-pem") {
+        const key = new tls.PrivateKey(`${name}-${spec.name}`, { algorithm: "ED25519" }, { parent: this });
+        values[spec.name] = pulumi.secret(key.privateKeyPemPkcs8);
+      } else {
+        // Letters and digits only: the values travel through URLs, SQL literals and ACL files,
+        // and 24+ alphanumerics are well past brute force.
+        const password = new random.RandomPassword(
+          `${name}-${spec.name}`,
+          { length: spec.length ?? 32, special: false, minLower: 1, minUpper: 1, minNumeric: 1 },
+          { parent: this },
+        );
+        values[spec.name] = pulumi.secret(password.result);
+        bcryptHashes[spec.name] = pulumi.secret(password.bcryptHash);
+      }
+    }
+    this.values = values as Record<SecretName, pulumi.Output<string>>;
+    this.bcryptHashes = bcryptHashes;
+    this.registerOutputs({});
+  }
+}
