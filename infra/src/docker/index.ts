@@ -1,0 +1,6 @@
+export * from "./context.js";
+export * from "./images.js";
+export * from "./platform.js";
+export * from "./render.js";
+export * from "./swarm.js";
+export * from "./workload.js";

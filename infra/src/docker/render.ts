@@ -1,0 +1,159 @@
+/**
+ * Pure functions from the model to Docker settings, shared by the one-host and the Swarm
+ * renderings. No Pulumi resources here: the components in this folder only assemble what these
+ * functions return.
+ */
+import { LABELS } from "../config-files/index.js";
+import type { SecretName, Workload } from "../model/index.js";
+import { containerResolver, firstPort, secretsOf } from "../model/index.js";
+
+/** Docker's health check `test` for a workload, run inside its image. */
+export function healthcheckTest(w: Workload): string[] | undefined {
+  const h = w.health;
+  if (!h) return undefined;
+  if (h.kind === "exec") {
+    if (!h.command?.length) throw new Error(`${w.name}: exec health check without a command`);
+    return ["CMD", ...h.command];
+  }
+  const port = firstPort(w);
+  const path = h.path ?? "/";
+  const url = `http://127.0.0.1:${port}${path}`;
+  switch (h.probe ?? "wget") {
+    case "node":
+      return [
+        "CMD",
+        "node",
+        "-e",
+        `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+      ];
+    case "wget":
+      return ["CMD", "wget", "-q", "-O", "/dev/null", url];
+    case "bash":
+      return [
+        "CMD",
+        "bash",
+        "-c",
+        `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`,
+      ];
+  }
+}
+
+/** Health check timing in Docker's duration syntax. */
+export function healthcheckTiming(w: Workload) {
+  const h = w.health!;
+  return {
+    interval: `${h.intervalSeconds}s`,
+    timeout: `${h.timeoutSeconds}s`,
+    retries: h.retries,
+    startPeriod: `${h.startPeriodSeconds}s`,
+  };
+}
+
+/** How long `pulumi up` waits for a container to turn healthy before it fails. */
+export function healthWaitSeconds(w: Workload): number {
+  const h = w.health;
+  if (!h) return 60;
+  return h.startPeriodSeconds + h.intervalSeconds * (h.retries + 1) + 60;
+}
+
+export function workloadLabels(w: Workload, environment: string): Record<string, string> {
+  return {
+    [LABELS.stack]: environment,
+    [LABELS.workload]: w.name,
+    [LABELS.tier]: w.tier,
+    [LABELS.stateful]: String(w.stateful),
+  };
+}
+
+export const labelList = (labels: Record<string, string>) =>
+  Object.entries(labels).map(([label, value]) => ({ label, value }));
+
+/** A file a workload's process reads, and where its content comes from. */
+export type FileSource =
+  | { kind: "secret"; secret: SecretName }
+  | { kind: "secret-file"; name: string }
+  | { kind: "config"; name: string };
+
+export interface WorkloadFile {
+  path: string;
+  source: FileSource;
+  /** Secrets are readable by the workload's user only; config files by everyone. */
+  mode: number;
+}
+
+/** Every file a workload needs: its secrets at /run/secrets/<name>, then its generated files. */
+export function filesOf(w: Workload): WorkloadFile[] {
+  const secrets = secretsOf(w).map(
+    (secret): WorkloadFile => ({
+      path: containerResolver.secretPath(secret),
+      source: { kind: "secret", secret },
+      mode: 0o400,
+    }),
+  );
+  const configs = w.configFiles.map(
+    (f): WorkloadFile => ({
+      path: f.mountPath,
+      source: f.secret ? { kind: "secret-file", name: f.name } : { kind: "config", name: f.name },
+      mode: f.secret ? 0o400 : 0o444,
+    }),
+  );
+  return [...secrets, ...configs];
+}
+
+/** The fewest directories that hold every file (a directory inside another one is dropped). */
+export function fileDirectories(files: WorkloadFile[]): string[] {
+  const dirs = [...new Set(files.map((f) => f.path.slice(0, f.path.lastIndexOf("/")) || "/"))].sort();
+  return dirs.filter((d) => !dirs.some((other) => other !== d && d.startsWith(`${other}/`)));
+}
+
+/** `uid` and `gid` the workload runs as (root when the image's default user is kept). */
+export function userIds(w: Workload): { uid: string; gid: string } {
+  const [uid = "0", gid = uid] = (w.user ?? "0:0").split(":");
+  return { uid, gid };
+}
+
+/** CPU limit (twice the reservation) as Docker's `--cpus` value. */
+export function cpuLimit(w: Workload): string {
+  return String(Math.max(0.05, (w.resources.cpuMillis * 2) / 1000));
+}
+
+export const MiB = 1024 * 1024;
+
+export function tmpfsOptions(w: Workload): Record<string, string> {
+  return Object.fromEntries(w.tmpfs.map((path) => [path, "rw,noexec,nosuid,size=64m"]));
+}
+
+/** Swarm placement: stateful parts and the edge stay on managers, the rest spreads over nodes. */
+export function swarmPlacement(w: Workload): { constraints?: string[]; prefs?: string[] } | undefined {
+  if (w.readsContainerLogs) return undefined; // global service: one per node
+  if (w.stateful || w.tier === "edge") return { constraints: ["node.role==manager"] };
+  return { prefs: ["spread=node.id"] };
+}
+
+/**
+ * Rolling updates one task at a time with automatic rollback. Stateless services start the new
+ * task before stopping the old one (no gap); a stateful one must stop first, since two tasks
+ * must never open the same volume.
+ */
+export function swarmUpdatePolicy(w: Workload) {
+  const order = w.stateful ? "stop-first" : "start-first";
+  return {
+    updateConfig: {
+      parallelism: 1,
+      delay: "10s",
+      order,
+      failureAction: "rollback",
+      monitor: "30s",
+      maxFailureRatio: "0",
+    },
+    rollbackConfig: {
+      parallelism: 1,
+      delay: "0s",
+      order,
+      failureAction: "pause",
+      monitor: "30s",
+      maxFailureRatio: "0",
+    },
+    restartPolicy: { condition: "any", delay: "5s", maxAttempts: 0, window: "120s" },
+  };
+}

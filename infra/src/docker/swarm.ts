@@ -1,0 +1,166 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { LABELS } from "../config-files/index.js";
+import type { Workload } from "../model/index.js";
+import { containerResolver, renderEnv } from "../model/index.js";
+import type { DockerTargetContext } from "./context.js";
+import { objectName } from "./context.js";
+import {
+  filesOf,
+  healthcheckTest,
+  healthcheckTiming,
+  labelList,
+  MiB,
+  swarmPlacement,
+  swarmUpdatePolicy,
+  userIds,
+  workloadLabels,
+} from "./render.js";
+
+export interface SwarmWorkloadArgs {
+  workload: Workload;
+  context: DockerTargetContext;
+  /** Swarm secrets by file source key (`secret:<name>` or `secret-file:<name>`). */
+  secrets: Record<string, docker.Secret>;
+  /** Swarm configs by config file name. */
+  configs: Record<string, docker.ServiceConfig>;
+  /** Services of the workloads this one depends on. */
+  dependencies: pulumi.Resource[];
+}
+
+/**
+ * One workload as a Swarm service: replicas, rolling updates one task at a time with automatic
+ * rollback, restart policy, placement, Docker secrets and configs as files.
+ */
+export class SwarmWorkload extends pulumi.ComponentResource {
+  readonly service: docker.Service;
+
+  constructor(name: string, args: SwarmWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("shopstream:docker:SwarmService", name, {}, opts);
+    const { workload: w, context: ctx } = args;
+    const labels = workloadLabels(w, ctx.platform.settings.environment);
+    const { uid, gid } = userIds(w);
+    const image = ctx.images[w.name];
+    if (!image) throw new Error(`no image for ${w.name}`);
+
+    const secrets = [];
+    const configs = [];
+    for (const f of filesOf(w)) {
+      if (f.source.kind === "config") {
+        const config = args.configs[f.source.name];
+        if (!config) throw new Error(`no Swarm config ${f.source.name}`);
+        configs.push({
+          configId: config.id,
+          configName: config.name,
+          fileName: f.path,
+          fileUid: uid,
+          fileGid: gid,
+          fileMode: f.mode,
+        });
+      } else {
+        const key = f.source.kind === "secret" ? `secret:${f.source.secret}` : `secret-file:${f.source.name}`;
+        const secret = args.secrets[key];
+        if (!secret) throw new Error(`no Swarm secret ${key}`);
+        secrets.push({
+          secretId: secret.id,
+          secretName: secret.name,
+          fileName: f.path,
+          fileUid: uid,
+          fileGid: gid,
+          fileMode: f.mode,
+        });
+      }
+    }
+
+    const test = healthcheckTest(w);
+    const policy = swarmUpdatePolicy(w);
+    const placement = swarmPlacement(w);
+    const edge = w.tier === "edge";
+    this.service = new docker.Service(
+      name,
+      {
+        name: objectName(ctx, w.name),
+        labels: labelList(labels),
+        mode: w.readsContainerLogs ? { global: true } : { replicated: { replicas: w.replicas } },
+        taskSpec: {
+          containerSpec: {
+            image,
+            hostname: w.name,
+            env: renderEnv(ctx.platform, w, containerResolver),
+            ...(w.args ? { args: w.args } : {}),
+            ...(w.user ? { user: w.user } : {}),
+            readOnly: w.readOnlyRootFilesystem,
+            capDrops: ["ALL"],
+            stopGracePeriod: `${w.stopGracePeriodSeconds}s`,
+            labels: labelList({ ...labels, [LABELS.role]: "workload" }),
+            mounts: [
+              ...w.volumes.map((v) => ({
+                type: "volume",
+                source: ctx.volumes[v.name]!.name,
+                target: v.mountPath,
+              })),
+              ...w.tmpfs.map((target) => ({
+                type: "tmpfs",
+                target,
+                tmpfsOptions: { sizeBytes: 64 * MiB, mode: 0o1777 },
+              })),
+              ...(w.readsContainerLogs
+                ? [
+                    {
+                      type: "bind",
+                      source: "/var/run/docker.sock",
+                      target: "/var/run/docker.sock",
+                      readOnly: true,
+                    },
+                  ]
+                : []),
+            ],
+            secrets,
+            configs,
+            ...(test ? { healthcheck: { tests: test, ...healthcheckTiming(w) } } : {}),
+          },
+          networksAdvanceds: w.networks.map((n) => ({ id: ctx.networks[n].id, aliases: [w.name] })),
+          resources: {
+            limits: {
+              memoryBytes: w.resources.memoryMiB * MiB,
+              nanoCpus: w.resources.cpuMillis * 2 * 1_000_000,
+            },
+            reservation: {
+              memoryBytes: w.resources.memoryMiB * MiB,
+              nanoCpus: w.resources.cpuMillis * 1_000_000,
+            },
+          },
+          restartPolicy: policy.restartPolicy,
+          ...(placement ? { placement } : {}),
+          logDriver: { name: "json-file", options: { "max-size": "10m", "max-file": "3" } },
+        },
+        updateConfig: policy.updateConfig,
+        rollbackConfig: policy.rollbackConfig,
+        // `pulumi up` waits until every task runs (and, with a health check, is healthy).
+        convergeConfig: { delay: "7s", timeout: "10m" },
+        ...(edge
+          ? {
+              endpointSpec: {
+                ports: [
+                  { targetPort: portOf(w, "web"), publishedPort: ctx.config.httpPort, protocol: "tcp" },
+                  {
+                    targetPort: portOf(w, "websecure"),
+                    publishedPort: ctx.config.httpsPort,
+                    protocol: "tcp",
+                  },
+                ],
+              },
+            }
+          : {}),
+      },
+      { parent: this, dependsOn: args.dependencies },
+    );
+    this.registerOutputs({ serviceName: this.service.name });
+  }
+}
+
+function portOf(w: Workload, name: string): number {
+  const p = w.ports.find((x) => x.name === name);
+  if (!p) throw new Error(`${w.name} has no port ${name}`);
+  return p.port;
+}
