@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { Client, errors } from "@elastic/elasticsearch";
-import Mock, { type MockPattern } from "@elastic/elasticsearch-mock";
+import type * as ElasticsearchMock from "@elastic/elasticsearch-mock";
 import { createLogger } from "@shopstream/runtime";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -13,10 +14,17 @@ import {
   syncProduct,
 } from "../../services/product/src/domain/search-sync.js";
 
+// CommonJS (`module.exports = Mocker`) typed as `export default`: under NodeNext the class is
+// `.default.default` for the type checker and the module itself for Node, so load it as Node does.
+const Mock: typeof ElasticsearchMock.default.default = createRequire(import.meta.url)(
+  "@elastic/elasticsearch-mock",
+);
+type MockPattern = ElasticsearchMock.MockPattern;
+
 const logger = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent");
 const ALIAS = "products";
 
-let mock: Mock;
+let mock: InstanceType<typeof Mock>;
 let requests: MockPattern[];
 let client: Client;
 
