@@ -243,6 +243,20 @@ describe("releasing a reservation", () => {
       .poll(async () => countRows(bed.platform, "processed_events"), { timeout: 5000 })
       .toBeGreaterThanOrEqual(3);
     expect(await stockOf(p.id)).toBe(10);
+
+    // An event without a usable order id can never succeed: it is dead-lettered at once.
+    const broken = publish("order.cancelled", "not-a-uuid");
+    await ch.waitForConfirms();
+    const dead = `${bed.platform.broker.queuePrefix}${STOCK_RELEASE_QUEUE.name}.dead`;
+    await expect
+      .poll(
+        async () => {
+          const msg = await ch.get(dead, { noAck: true });
+          return msg ? JSON.parse(msg.content.toString()).id : undefined;
+        },
+        { timeout: 5000 },
+      )
+      .toBe(broken);
     await conn.close();
   });
 

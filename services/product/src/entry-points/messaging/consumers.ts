@@ -1,4 +1,4 @@
-import type { Broker, EventEnvelope, Logger } from "@shopstream/runtime";
+import { type Broker, type Logger, parseEventData } from "@shopstream/runtime";
 import { z } from "zod";
 import {
   ORDER_CANCELLED,
@@ -21,13 +21,7 @@ export const SEARCH_INDEX_QUEUE = {
   bindings: [PRODUCT_CHANGED, PRODUCT_DELETED],
 };
 
-/** A malformed event throws: the broker retries it, then dead-letters it for a human to look at. */
-function dataOf<S extends z.ZodType>(schema: S, event: EventEnvelope): z.output<S> {
-  const result = schema.safeParse(event.data);
-  if (!result.success) throw new Error(`${event.type} event ${event.id} has unusable data`);
-  return result.data;
-}
-
+// Event data that fails these is dead-lettered at once (parseEventData): no retry can fix it.
 const orderEvent = z.object({ orderId: uuid });
 const productEvent = z.object({ productId: uuid });
 
@@ -41,7 +35,7 @@ export async function startConsumers(deps: {
   const { broker, logger } = deps;
 
   await broker.consume(STOCK_RELEASE_QUEUE.name, STOCK_RELEASE_QUEUE.bindings, async (event) => {
-    const { orderId } = dataOf(orderEvent, event);
+    const { orderId } = parseEventData(orderEvent, event);
     const released = await deps.reservations.releaseForEvent(event.id, orderId);
     if (released) logger.info({ orderId, eventId: event.id, type: event.type }, "stock released");
   });
@@ -49,7 +43,7 @@ export async function startConsumers(deps: {
   // The index is brought in line with the catalog as it is now, so late or repeated events are
   // harmless; with MariaDB search the table is the index and this has nothing to do.
   await broker.consume(SEARCH_INDEX_QUEUE.name, SEARCH_INDEX_QUEUE.bindings, async (event) => {
-    const { productId } = dataOf(productEvent, event);
+    const { productId } = parseEventData(productEvent, event);
     await syncProduct(deps.store, deps.search, productId);
   });
 }
