@@ -1,0 +1,55 @@
+import type { AddressInfo } from "node:net";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
+
+/**
+ * A TCP proxy in front of RabbitMQ that a test can cut: `cut()` destroys every connection and
+ * refuses new ones (accepted, then reset at once) until `restore()`.
+ */
+export async function startTcpProxy(target: { host: string; port: number }) {
+  let cut = false;
+  let accepted = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
+    accepted++;
+    const upstream = tcpConnect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const s of [client, upstream]) {
+      s.on("error", end);
+      s.on("close", end);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `amqp://127.0.0.1:${port}`,
+    /** Connections accepted since the proxy started (reconnects count again). */
+    accepted: () => accepted,
+    open: () => sockets.size / 2,
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    restore() {
+      cut = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
