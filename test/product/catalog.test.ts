@@ -120,6 +120,8 @@ describe("browsing the catalog", () => {
     ]);
     expect((await list("sort=price_desc")).items[0]?.priceCents).toBe(24900);
     expect(names(await list("sort=name"))).toEqual([...CATALOG.map((p) => p.name)].sort());
+    // Without words there is nothing to be relevant to: newest first.
+    expect(names(await list("sort=relevance"))).toEqual(names(await list("")));
   });
 
   it("pages through the results without overlap, and past the end shows nothing", async () => {
