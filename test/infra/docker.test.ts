@@ -185,7 +185,7 @@ describe("the dev stack on one Docker host", () => {
       if (!carrier) continue;
       expect(carrier.inputs.start).toBe(false);
       expect(carrier.inputs.mustRun).toBe(false);
-      expect(c.inputs.volumes).toContainEqual({ fromContainer: carrier.inputs.name, readOnly: true });
+      expect(c.inputs.volumes).toContainEqual({ fromContainer: `${carrier.name}-id`, readOnly: true });
       expect(c.dependsOn).toContain(carrier.name);
       const dirs = (carrier.inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath);
       for (const u of carrier.inputs.uploads as { file: string }[]) {

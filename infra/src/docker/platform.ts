@@ -208,7 +208,7 @@ export class DockerPlatform extends pulumi.ComponentResource {
             swarmConfigs[fileName] ??= new docker.ServiceConfig(
               `${name}-${fileName}`,
               { dataRaw: fileContent(context, f.source), labels: stackLabels },
-              { ...child, deleteBeforeReplace: false },
+              child,
             );
           } else {
             const key =

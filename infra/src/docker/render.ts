@@ -24,7 +24,7 @@ export function healthcheckTest(w: Workload): string[] | undefined {
         "CMD",
         "node",
         "-e",
-        `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+        `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(${Math.max(500, h.timeoutSeconds * 1000 - 500)}) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
       ];
     case "wget":
       return ["CMD", "wget", "-q", "-O", "/dev/null", url];

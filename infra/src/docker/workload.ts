@@ -106,7 +106,8 @@ export class DockerWorkload extends pulumi.ComponentResource {
         networksAdvanced: w.networks.map((n) => ({ name: ctx.networks[n].name, aliases: [w.name] })),
         volumes: [
           ...w.volumes.map((v) => ({ volumeName: ctx.volumes[v.name]!.name, containerPath: v.mountPath })),
-          ...(carrier ? [{ fromContainer: carrier.name, readOnly: true }] : []),
+          // By ID: new file content replaces the carrier, and with it this container.
+          ...(carrier ? [{ fromContainer: carrier.id, readOnly: true }] : []),
           ...(w.readsContainerLogs
             ? [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]
             : []),
