@@ -27,6 +27,11 @@ export interface ServiceParts {
   readiness: Record<string, ReadinessCheck>;
   /** Runs once the HTTP server listens: start consumers, relays, timers. */
   afterListen?: (server: Server) => Promise<void> | void;
+  /**
+   * Runs at shutdown once the server stopped accepting, before HTTP drains: close long-lived
+   * connections (WebSockets) here, since the drain waits for every open connection.
+   */
+  beforeDrain?: () => Promise<void> | void;
   bodyLimit?: string;
   parseJson?: boolean;
 }
@@ -140,7 +145,7 @@ export async function startService<S extends z.ZodType>(
   const stop = () => {
     stopping ??= (async () => {
       const timeout = config.SHUTDOWN_TIMEOUT_MS ?? 20_000;
-      await new Promise<void>((resolve) => {
+      const drained = new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.closeAllConnections();
           resolve();
@@ -152,6 +157,12 @@ export async function startService<S extends z.ZodType>(
         });
         server.closeIdleConnections();
       });
+      try {
+        await parts.beforeDrain?.();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, "error while closing long-lived connections");
+      }
+      await drained;
       await runClosers();
       logger.info(`${definition.name} stopped`);
     })();
