@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { analyticsService } from "@shopstream/analytics/service";
+import { MESSAGING } from "@shopstream/infra/model";
 import { type RunningService, startService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ANALYTICS_EVENTS_QUEUE } from "../../services/analytics/src/entry-points/events.js";
 import { envelope, openPublisher, orderEvent } from "../notification/bus.js";
 import { stubAuth } from "../notification/stub-auth.js";
 import { api, isProblem } from "../support/http.js";
@@ -66,6 +68,13 @@ afterAll(async () => {
 });
 
 describe("analytics", () => {
+  it("consumes the queue and bindings the platform model declares for it", () => {
+    expect(MESSAGING.queues.find((q) => q.name === ANALYTICS_EVENTS_QUEUE.name)).toMatchObject({
+      consumer: "analytics",
+      bindings: ANALYTICS_EVENTS_QUEUE.bindings,
+    });
+  });
+
   it("moves the business counters once per event id, however often an event is delivered", async () => {
     const before = await snapshot();
     const userId = randomUUID();

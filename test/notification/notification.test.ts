@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { MESSAGING } from "@shopstream/infra/model";
 import { notificationService } from "@shopstream/notification/service";
 import { createLogger, type RunningService, startService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NOTIFICATION_EVENTS_QUEUE } from "../../services/notification/src/entry-points/events.js";
 import { metricValue, scrape } from "../analytics/prometheus.js";
 import { api, isProblem } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
@@ -79,6 +81,13 @@ afterAll(async () => {
 });
 
 describe("notification over WebSocket", () => {
+  it("consumes the queue and bindings the platform model declares for it", () => {
+    expect(MESSAGING.queues.find((q) => q.name === NOTIFICATION_EVENTS_QUEUE.name)).toMatchObject({
+      consumer: "notification",
+      bindings: NOTIFICATION_EVENTS_QUEUE.bindings,
+    });
+  });
+
   it("is ready once Redis, its subscriber and the broker answer", async () => {
     const res = await api(`${urlA}/ready`);
     expect(res.status).toBe(200);
