@@ -291,6 +291,58 @@ describe("the dev stack on one Docker host", () => {
   });
 });
 
+describe("the files the dev stack ships", () => {
+  const yamlName = "js-yaml";
+  const uploaded = async (workload: string, path: string) => {
+    const yaml = (await import(yamlName)) as { load(text: string): unknown };
+    const uploads = run.named(TYPES.container, `${workload}-files`).inputs.uploads as {
+      file: string;
+      content: string;
+    }[];
+    const file = uploads.find((u) => u.file === path);
+    if (!file) throw new Error(`${workload} gets no ${path}`);
+    return yaml.load(file.content);
+  };
+
+  it("has Prometheus scrape every app service at its real port", async () => {
+    const config = (await uploaded("prometheus", "/etc/prometheus/prometheus.yml")) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    for (const app of APP_SERVICES) {
+      const w = platform.workloads.find((x) => x.name === app)!;
+      const job = config.scrape_configs.find((j) => j.job_name === app);
+      expect(job?.static_configs[0]?.targets, app).toEqual([`${app}:${w.ports[0]!.port}`]);
+    }
+  });
+
+  it("has Traefik route every public route to a port its workload listens on", async () => {
+    const dynamic = (await uploaded("traefik", "/etc/traefik/dynamic/shopstream.yml")) as {
+      http: {
+        routers: Record<string, { service: string }>;
+        services: Record<string, { loadBalancer: { servers: { url: string }[] } }>;
+      };
+    };
+    const routed = platform.workloads.filter((w) => w.routes.length > 0 && w.tier !== "edge");
+    expect(routed.map((w) => w.name).sort()).toEqual([
+      "alertmanager",
+      "gateway",
+      "grafana",
+      "prometheus",
+      "storefront",
+    ]);
+    for (const w of routed) {
+      const service = dynamic.http.services[dynamic.http.routers[w.name]!.service]!;
+      const url = new URL(service.loadBalancer.servers[0]!.url);
+      expect(url.hostname).toBe(w.name);
+      expect(w.ports.map((p) => p.port)).toContain(Number(url.port));
+      // The target container is on a network Traefik is on.
+      expect(
+        networksOf(containers.get(w.name)!).some((n) => networksOf(containers.get("traefik")!).includes(n)),
+      ).toBe(true);
+    }
+  });
+});
+
 describe("stack variants", () => {
   it("pulls third-party images through the configured mirror and pushes to the registry", async () => {
     const r = await runStack({
