@@ -1,0 +1,67 @@
+import { type Db, isDuplicateKey, type Role } from "@shopstream/runtime";
+import type { UserStore } from "../domain/stores.js";
+import type { UserRecord } from "../domain/user.js";
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  password_hash: string;
+}
+
+const COLUMNS = "id, email, name, role, password_hash";
+
+const toRecord = (row: UserRow): UserRecord => ({
+  id: row.id,
+  email: row.email,
+  name: row.name,
+  role: row.role,
+  passwordHash: row.password_hash,
+});
+
+export function createUserRepository(db: Db): UserStore {
+  const findOne = async (where: string, value: string) => {
+    const rows: UserRow[] = await db.query(`SELECT ${COLUMNS} FROM users WHERE ${where} = ?`, [value]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  };
+
+  return {
+    findByEmail: (email) => findOne("email", email),
+    findById: (id) => findOne("id", id),
+
+    async insert(user) {
+      try {
+        await db.query("INSERT INTO users (id, email, name, role, password_hash) VALUES (?, ?, ?, ?, ?)", [
+          user.id,
+          user.email,
+          user.name,
+          user.role,
+          user.passwordHash,
+        ]);
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    },
+
+    async updatePasswordHash(id, passwordHash) {
+      await db.query("UPDATE users SET password_hash = ? WHERE id = ?", [passwordHash, id]);
+    },
+
+    async upsertAdmin(admin) {
+      // One statement on the unique e-mail: of replicas starting together exactly one inserts.
+      await db.query(
+        `INSERT INTO users (id, email, name, role, password_hash) VALUES (?, ?, ?, 'admin', ?)
+         ON DUPLICATE KEY UPDATE role = 'admin'`,
+        [admin.id, admin.email, admin.name, admin.passwordHash],
+      );
+      const user = await findOne("email", admin.email);
+      if (!user) throw new Error("the admin account vanished right after it was written");
+      // affectedRows cannot tell an insert from an unchanged row (the connector counts found
+      // rows); the id can: ours only if this statement inserted it.
+      return { user, created: user.id === admin.id };
+    },
+  };
+}

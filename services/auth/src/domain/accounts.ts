@@ -1,0 +1,158 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { conflict, type Logger, tooManyRequests, unauthorized } from "@shopstream/runtime";
+import type { AccessTokens } from "./access-tokens.js";
+import type { PasswordHasher } from "./passwords.js";
+import type { LoginThrottle, RefreshTokenStore, RevokedAccessTokens, UserStore } from "./stores.js";
+import { toUserJson, type UserJson, type UserRecord } from "./user.js";
+
+export interface Session {
+  user: UserJson;
+  accessToken: string;
+  refreshToken: string;
+}
+
+interface ResultCounter {
+  inc(labels: { result: string }): void;
+}
+
+export interface AccountDeps {
+  users: UserStore;
+  refreshTokens: RefreshTokenStore;
+  revokedAccessTokens: RevokedAccessTokens;
+  throttle: LoginThrottle;
+  passwords: PasswordHasher;
+  tokens: AccessTokens;
+  logger: Logger;
+  logins: ResultCounter;
+  registrations: { inc(): void };
+  refreshes: ResultCounter;
+}
+
+/** The same answer whether the account exists or not: a caller cannot probe for addresses. */
+export const WRONG_CREDENTIALS = "The e-mail address or the password is wrong";
+const INVALID_REFRESH = "The refresh token is invalid, expired or revoked; sign in again";
+
+/** 32 random bytes: opaque to clients, stored by the server only as a SHA-256. */
+export const newRefreshToken = () => randomBytes(32).toString("base64url");
+
+export function createAccounts(deps: AccountDeps) {
+  const { users, refreshTokens, passwords, tokens, logger } = deps;
+
+  const openSession = async (user: UserRecord): Promise<Session> => {
+    const refreshToken = newRefreshToken();
+    await refreshTokens.startFamily(refreshToken, user.id);
+    return { user: toUserJson(user), accessToken: await tokens.sign(user), refreshToken };
+  };
+
+  return {
+    async register(input: { email: string; password: string; name: string }): Promise<Session> {
+      const taken = conflict("An account with this e-mail address already exists");
+      // Checked first to spare a costly hash; the unique key settles a race between two requests.
+      if (await users.findByEmail(input.email)) throw taken;
+      const user: UserRecord = {
+        id: randomUUID(),
+        email: input.email,
+        name: input.name,
+        role: "customer",
+        passwordHash: await passwords.hash(input.password),
+      };
+      if (!(await users.insert(user))) throw taken;
+      deps.registrations.inc();
+      logger.info({ userId: user.id }, "account registered");
+      return openSession(user);
+    },
+
+    async login(input: { email: string; password: string }, address: string): Promise<Session> {
+      const verdict = await deps.throttle.attempt(input.email, address);
+      if (!verdict.allowed) {
+        deps.logins.inc({ result: "throttled" });
+        throw tooManyRequests("Too many failed sign-in attempts; try again later", verdict.retryAfterSeconds);
+      }
+      const user = await users.findByEmail(input.email);
+      // Always one argon2 verification, so timing tells nothing about whether the account exists.
+      const matches = await passwords.verify(user?.passwordHash, input.password);
+      if (!user || !matches) {
+        deps.logins.inc({ result: "failure" });
+        throw unauthorized(WRONG_CREDENTIALS);
+      }
+      await deps.throttle.succeeded(input.email, address);
+      if (passwords.needsRehash(user.passwordHash)) {
+        user.passwordHash = await passwords.hash(input.password);
+        await users.updatePasswordHash(user.id, user.passwordHash);
+        logger.info({ userId: user.id }, "password rehashed with the current parameters");
+      }
+      deps.logins.inc({ result: "success" });
+      return openSession(user);
+    },
+
+    async refresh(refreshToken: string): Promise<Session> {
+      const next = newRefreshToken();
+      const rotation = await refreshTokens.rotate(refreshToken, next);
+      if (rotation.status === "reused") {
+        deps.refreshes.inc({ result: "reused" });
+        logger.warn(
+          { userId: rotation.userId, family: rotation.familyId },
+          "a spent refresh token was used again; its family is revoked",
+        );
+        throw unauthorized(INVALID_REFRESH);
+      }
+      if (rotation.status === "invalid") {
+        deps.refreshes.inc({ result: "invalid" });
+        throw unauthorized(INVALID_REFRESH);
+      }
+      const user = await users.findById(rotation.userId);
+      if (!user) {
+        await refreshTokens.revokeFamilyOf(next);
+        deps.refreshes.inc({ result: "invalid" });
+        throw unauthorized(INVALID_REFRESH);
+      }
+      deps.refreshes.inc({ result: "rotated" });
+      return { user: toUserJson(user), accessToken: await tokens.sign(user), refreshToken: next };
+    },
+
+    /**
+     * Ends the session of `refreshToken` (its whole family). A valid access token sent along is
+     * revoked too, for auth's own checks; other services honour it until it expires (≤ 15 min).
+     */
+    async logout(refreshToken: string, accessToken: string | undefined): Promise<void> {
+      await refreshTokens.revokeFamilyOf(refreshToken);
+      if (!accessToken) return;
+      // An expired or foreign access token does not stand in the way of signing out.
+      const verified = await tokens.verify(accessToken).catch(() => undefined);
+      if (verified) await deps.revokedAccessTokens.revoke(verified.jti, verified.exp);
+    },
+
+    async me(userId: string): Promise<UserJson> {
+      const user = await users.findById(userId);
+      if (!user) throw unauthorized("The account of this access token no longer exists");
+      return toUserJson(user);
+    },
+
+    /**
+     * Creates the admin account, or brings it in line with the configured password and role.
+     * Idempotent across restarts and across replicas starting together.
+     */
+    async ensureAdmin(email: string, password: string): Promise<void> {
+      const passwordHash = await passwords.hash(password);
+      const { user, created } = await users.upsertAdmin({
+        id: randomUUID(),
+        email,
+        name: "Administrator",
+        role: "admin",
+        passwordHash,
+      });
+      if (created) {
+        logger.info({ userId: user.id }, "admin account created");
+        return;
+      }
+      const current =
+        (await passwords.verify(user.passwordHash, password)) && !passwords.needsRehash(user.passwordHash);
+      if (!current) {
+        await users.updatePasswordHash(user.id, passwordHash);
+        logger.info({ userId: user.id }, "admin account password updated");
+      }
+    },
+  };
+}
+
+export type Accounts = ReturnType<typeof createAccounts>;

@@ -1,0 +1,35 @@
+import { randomBytes } from "node:crypto";
+import argon2 from "argon2";
+
+/** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
+export const ARGON2_PARAMS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /**
+   * Without a hash (an unknown account) the password is checked against a dummy hash anyway,
+   * so the answer takes as long as for an account that exists.
+   */
+  verify(hash: string | undefined, password: string): Promise<boolean>;
+  /** True when the hash was made with other parameters (or another variant) than today's. */
+  needsRehash(hash: string): boolean;
+}
+
+export async function createPasswordHasher(): Promise<PasswordHasher> {
+  const hash = (password: string | Buffer) =>
+    argon2.hash(password, { type: argon2.argon2id, ...ARGON2_PARAMS });
+  const dummy = await hash(randomBytes(32));
+  return {
+    hash,
+    async verify(stored, password) {
+      try {
+        const matches = await argon2.verify(stored ?? dummy, password);
+        return stored !== undefined && matches;
+      } catch {
+        // A stored value that is not an argon2 hash matches no password.
+        return false;
+      }
+    },
+    needsRehash: (stored) => !stored.startsWith("$argon2id$") || argon2.needsRehash(stored, ARGON2_PARAMS),
+  };
+}

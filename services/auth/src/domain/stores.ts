@@ -1,0 +1,47 @@
+import type { UserRecord } from "./user.js";
+
+export interface UserStore {
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  /** Inserts a new user; false when the e-mail address is taken (nothing is written then). */
+  insert(user: UserRecord): Promise<boolean>;
+  updatePasswordHash(id: string, passwordHash: string): Promise<void>;
+  /**
+   * Creates `admin`, or gives the admin role to the account that already holds its e-mail;
+   * atomic on the unique e-mail, so replicas starting together create one account.
+   */
+  upsertAdmin(admin: UserRecord): Promise<{ user: UserRecord; created: boolean }>;
+}
+
+export type RotationResult =
+  | { status: "rotated"; userId: string; familyId: string }
+  /** A spent token came back: its family has just been revoked. */
+  | { status: "reused"; userId: string; familyId: string }
+  /** Unknown, expired, or of a revoked family. */
+  | { status: "invalid" };
+
+/** Refresh tokens by family: rotating spends a token; reusing a spent one revokes the family. */
+export interface RefreshTokenStore {
+  /** Stores the first token of a new family (a sign-in). */
+  startFamily(token: string, userId: string): Promise<void>;
+  /** Spends `token` and stores `next` in its family, atomically. */
+  rotate(token: string, next: string): Promise<RotationResult>;
+  /** Revokes the family `token` belongs to (whether the token is spent or not). */
+  revokeFamilyOf(token: string): Promise<void>;
+}
+
+/** Access tokens signed out before they expire; only auth itself consults it. */
+export interface RevokedAccessTokens {
+  revoke(jti: string, expiresAt: number): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
+}
+
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/** Counts sign-in attempts per account and per client address in a fixed window. */
+export interface LoginThrottle {
+  /** Counts one attempt, before the password is checked, so parallel guesses cannot slip past. */
+  attempt(email: string, address: string): Promise<ThrottleVerdict>;
+  /** The attempt succeeded: the account starts afresh and the address gets its attempt back. */
+  succeeded(email: string, address: string): Promise<void>;
+}

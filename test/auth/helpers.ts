@@ -1,0 +1,58 @@
+import { authService } from "@shopstream/auth/service";
+import { type Logger, type RunningService, startService } from "@shopstream/runtime";
+import { api } from "../support/http.js";
+import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+
+export { authService };
+
+export type AuthConfig = RunningService<unknown>["config"] & Record<string, unknown>;
+
+/** The auth service alone, on this test file's own database and Redis prefix. */
+export function startAuth(label: string, env: Record<string, string> = {}): Promise<TestPlatform> {
+  return startTestPlatform({ label, services: { auth: authService }, env: { auth: env } });
+}
+
+/** The configuration the running auth service parsed (signing key, admin account, …). */
+export function authConfig(platform: TestPlatform): AuthConfig {
+  return platform.services.auth!.config as AuthConfig;
+}
+
+/** The running service's configuration as environment variables again, for another replica. */
+export function replicaEnv(platform: TestPlatform, overrides: Record<string, string> = {}) {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(authConfig(platform))) {
+    if (value !== undefined) env[key] = String(value);
+  }
+  return { ...env, ...overrides };
+}
+
+/** One more auth replica beside the platform's, on the same database and Redis. */
+export function startReplica(
+  platform: TestPlatform,
+  options: { env?: Record<string, string>; logger?: Logger } = {},
+) {
+  return startService(authService, {
+    env: replicaEnv(platform, options.env),
+    port: 0,
+    host: "127.0.0.1",
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+}
+
+export async function countUsers(platform: TestPlatform): Promise<number> {
+  const [row] = await platform.db("auth").query<{ n: number }[]>("SELECT COUNT(*) AS n FROM users");
+  return Number(row!.n);
+}
+
+let addresses = 0;
+/**
+ * A client address of its own (TEST-NET-3), passed the way the gateway passes it, so the
+ * per-address sign-in throttle of one test does not reach into another.
+ */
+export function clientAddress(): Record<string, string> {
+  addresses++;
+  return { "x-forwarded-for": `203.0.113.${addresses}` };
+}
+
+export const post = (url: string, body: unknown, headers: Record<string, string> = {}, token?: string) =>
+  api(url, { method: "POST", body, headers, ...(token ? { token } : {}) });
