@@ -80,13 +80,14 @@ export function createHttpApp(options: HttpAppOptions): Express {
       customProps: (_req, res) => ({ userId: userIdOf(res as express.Response) }),
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
       serializers: {
-        req: (req) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        req: (req) => ({ method: req.method, url: stripQuery(req.url), remoteAddress: req.remoteAddress }),
         res: (res) => ({ statusCode: res.statusCode }),
       },
       // Keep the original path but drop the query: it may carry an access token (WebSocket).
       customReceivedMessage: () => "request received",
-      customSuccessMessage: (req, res) => `${req.method} ${stripQuery(req.url)} ${res.statusCode}`,
-      customErrorMessage: (req, res) => `${req.method} ${stripQuery(req.url)} ${res.statusCode}`,
+      // originalUrl: a mounted router (the gateway's `/api`) rewrites req.url while it runs.
+      customSuccessMessage: (req, res) => `${req.method} ${stripQuery(originalUrl(req))} ${res.statusCode}`,
+      customErrorMessage: (req, res) => `${req.method} ${stripQuery(originalUrl(req))} ${res.statusCode}`,
       quietReqLogger: true,
       autoLogging: {
         ignore: (req) => req.url === "/health" || req.url === "/ready" || req.url === "/metrics",
@@ -111,6 +112,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use((req, _res, next) => next(notFound(`No route for ${req.method} ${stripQuery(req.originalUrl)}`)));
   app.use(problemHandler(logger));
   return app;
+}
+
+function originalUrl(req: { url?: string | undefined }): string | undefined {
+  return (req as { originalUrl?: string }).originalUrl ?? req.url;
 }
 
 function stripQuery(url: string | undefined): string {
