@@ -1,0 +1,64 @@
+import { bearerToken, type TokenUser, type TokenVerifier } from "@shopstream/runtime";
+
+export type TokenCheck =
+  | { kind: "none" }
+  | { kind: "valid"; user: TokenUser }
+  /** Present but malformed, forged, expired, of another algorithm or issuer: always a 401. */
+  | { kind: "invalid" }
+  /** The keys to check it with could not be fetched (auth is down): a 503, not the user's fault. */
+  | { kind: "unverifiable"; reason: string };
+
+/** jose's codes for a JWKS that could not be fetched or read, as opposed to a bad token. */
+const KEYS_UNAVAILABLE = new Set(["ERR_JWKS_TIMEOUT", "ERR_JWKS_INVALID", "ERR_JOSE_GENERIC"]);
+
+function keysUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof e?.code === "string") return KEYS_UNAVAILABLE.has(e.code);
+  // fetch() rejects with a TypeError ("fetch failed") when the JWKS host does not answer.
+  return e?.name === "TypeError" || e?.name === "AbortError" || e?.name === "TimeoutError";
+}
+
+export async function checkToken(
+  verifier: TokenVerifier,
+  token: string | undefined | null,
+): Promise<TokenCheck> {
+  if (token === undefined || token === null) return { kind: "none" };
+  if (token === "") return { kind: "invalid" };
+  try {
+    return { kind: "valid", user: await verifier.verify(token) };
+  } catch (err) {
+    if (keysUnavailable(err)) return { kind: "unverifiable", reason: (err as Error).message };
+    return { kind: "invalid" };
+  }
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+
+/**
+ * The access token of a WebSocket upgrade: browsers cannot set `Authorization` on one, so it
+ * comes as `?access_token=` or as an offered subprotocol (`bearer, <token>` or `bearer.<token>`).
+ */
+export function upgradeToken(
+  authorization: string | undefined,
+  query: URLSearchParams,
+  protocols: string | undefined,
+): string | undefined | null {
+  if (authorization !== undefined) return bearerOf(authorization);
+  const fromQuery = query.get("access_token");
+  if (fromQuery !== null) return fromQuery;
+  const offered = (protocols ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const protocol of offered) {
+    const dotted = /^bearer\.(.+)$/i.exec(protocol);
+    if (dotted) return dotted[1]!;
+    if (JWT_SHAPE.test(protocol)) return protocol;
+  }
+  return undefined;
+}
+
+/** `Bearer <token>` → the token; any other scheme or shape → "" (present but invalid). */
+export function bearerOf(header: string): string {
+  return bearerToken(header.trim()) ?? "";
+}

@@ -1,0 +1,125 @@
+import { createRedis, createTokenVerifier, defineService } from "@shopstream/runtime";
+import { configSchema, type GatewayConfig } from "./config.js";
+import { createRateLimits } from "./data-access/rate-limits.js";
+import { createCircuitBreaker } from "./domain/circuit-breaker.js";
+import { UPSTREAMS, type Upstream } from "./domain/routes.js";
+import { apiRoutes } from "./entry-points/http/api-routes.js";
+import { createUpstreamProxy, type ProxyOutcome, type UpstreamProxy } from "./entry-points/http/proxy.js";
+import { storefrontRoutes } from "./entry-points/http/storefront.js";
+import { handleUpgrades } from "./entry-points/http/websocket.js";
+
+const UPSTREAM_URL: Record<Upstream, keyof GatewayConfig> = {
+  auth: "AUTH_URL",
+  product: "PRODUCT_URL",
+  cart: "CART_URL",
+  order: "ORDER_URL",
+  notification: "NOTIFICATION_URL",
+  analytics: "ANALYTICS_URL",
+};
+
+/** The JWKS answers with at least one key: tokens can be verified. */
+async function jwksReady(url: string): Promise<void> {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(1500),
+    headers: { accept: "application/json" },
+  });
+  if (res.status !== 200) throw new Error(`JWKS answered ${res.status}`);
+  const body = (await res.json()) as { keys?: unknown };
+  if (!Array.isArray(body.keys) || body.keys.length === 0) throw new Error("JWKS has no keys");
+}
+
+export const gatewayService = defineService({
+  name: "gateway",
+  configSchema,
+  async create({ config, logger, metrics, onStop, connect }) {
+    const redis = await connect("redis", () => createRedis(config, logger));
+    onStop("redis", () => redis.close());
+    const verifier = createTokenVerifier({
+      jwksUrl: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    });
+
+    const failOpen = metrics.counter(
+      "shopstream_gateway_rate_limit_fail_open_total",
+      "Requests served without rate limits because Redis could not be reached",
+    );
+    const rateLimits = createRateLimits({
+      redis,
+      policies: {
+        api: { limit: config.RATE_LIMIT_PER_MINUTE, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+        auth: { limit: config.AUTH_RATE_LIMIT_PER_MINUTE, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+      },
+      timeoutMs: config.RATE_LIMIT_TIMEOUT_MS,
+      logger,
+      onFailOpen: () => failOpen.inc(),
+    });
+
+    const outcomes = metrics.counter(
+      "shopstream_gateway_upstream_requests_total",
+      "Proxied requests by upstream and how they ended",
+      ["upstream", "outcome"],
+    );
+    const circuits = metrics.gauge(
+      "shopstream_gateway_circuit_open",
+      "1 while the circuit to an upstream is open or half-open",
+      ["upstream"],
+    );
+    const proxies = Object.fromEntries(
+      UPSTREAMS.map((name) => {
+        const breaker = createCircuitBreaker({
+          threshold: config.CIRCUIT_FAILURE_THRESHOLD,
+          openMs: config.CIRCUIT_OPEN_MS,
+          onChange: (state) => {
+            circuits.set({ upstream: name }, state === "closed" ? 0 : 1);
+            if (state === "open") logger.warn({ upstream: name }, "circuit opened");
+            if (state === "closed") logger.info({ upstream: name }, "circuit closed");
+          },
+        });
+        const proxy = createUpstreamProxy({
+          name,
+          target: String(config[UPSTREAM_URL[name]]),
+          timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+          breaker,
+          logger,
+          outcomes: { inc: (labels: { upstream: string; outcome: ProxyOutcome }) => outcomes.inc(labels) },
+        });
+        return [name, proxy];
+      }),
+    ) as Record<Upstream, UpstreamProxy>;
+
+    let sockets: { closeAll(): void } | undefined;
+
+    return {
+      // Bodies stream through to the services untouched; the gateway parses none.
+      parseJson: false,
+      routes(app) {
+        apiRoutes(app, {
+          verifier,
+          rateLimits,
+          proxies,
+          corsOrigins: config.CORS_ORIGINS,
+          bodyLimits: { json: config.BODY_LIMIT_BYTES, upload: config.UPLOAD_LIMIT_BYTES },
+          logger,
+        });
+        if (config.STOREFRONT_DIR) storefrontRoutes(app, config.STOREFRONT_DIR, logger);
+      },
+      readiness: {
+        redis: () => redis.client.ping(),
+        jwks: () => jwksReady(config.JWKS_URL),
+      },
+      afterListen(server) {
+        sockets = handleUpgrades(server, {
+          verifier,
+          rateLimits,
+          notification: proxies.notification,
+          logger,
+        });
+      },
+      beforeDrain() {
+        // Open WebSockets would hold the drain to its timeout; clients reconnect to another replica.
+        sockets?.closeAll();
+      },
+    };
+  },
+});
