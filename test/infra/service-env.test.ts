@@ -62,7 +62,10 @@ describe("the env each service receives satisfies that service's own config sche
     for (const [key, value] of Object.entries(config)) {
       if (/PASSWORD|SECRET_KEY|SIGNING_KEY/.test(key) && typeof value === "string" && value !== "guest") {
         // Files are read with one trailing newline trimmed (PEM keys end with one).
-        expect(run.secretValues.map((v) => v.replace(/\r?\n$/, "")), key).toContain(value);
+        expect(
+          run.secretValues.map((v) => v.replace(/\r?\n$/, "")),
+          key,
+        ).toContain(value);
       }
     }
   });
