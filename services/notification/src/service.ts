@@ -68,7 +68,7 @@ export const notificationService = defineService({
           if (!broker.isConnected()) throw new Error("not connected");
         },
       },
-      routes: notificationRoutes({ store, verifier }),
+      routes: notificationRoutes({ store, verifier, logger }),
       async afterListen(server) {
         endpoint = attachWebSocketEndpoint(server, {
           verifier,
