@@ -5,13 +5,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { authService } from "../../services/auth/src/service.js";
 import { productService } from "../../services/product/src/service.js";
 import { api } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { adminSession, registerUser } from "../support/users.js";
 
 /**
- * Signs access tokens the way auth does (EdDSA, iss, aud, sub, role) and serves their JWKS, so
- * the product service verifies them exactly as it verifies real ones.
+ * Signs access tokens shaped exactly like auth's (EdDSA, iss, aud, sub, role) with a key of its
+ * own, and serves that key's JWKS: a well-formed admin token that auth never issued.
  */
 export async function startTokenIssuer() {
   const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
@@ -44,40 +46,48 @@ export async function startTokenIssuer() {
 export interface ProductTestbed {
   platform: TestPlatform;
   url: string;
+  /** An access token of the platform's admin account, issued by auth. */
   adminToken: string;
+  /** An access token of a freshly registered customer. */
   customerToken: string;
-  issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
   imagesDir: string;
   stop(): Promise<void>;
 }
 
-/** The product service on this machine's MariaDB, Redis and RabbitMQ, with images in a temp dir. */
+/**
+ * Auth and the product service on this machine's MariaDB, Redis and RabbitMQ, with images in a
+ * temp dir; product verifies tokens against auth's JWKS, as it does in the platform.
+ */
 export async function startProductTestbed(
   label: string,
   env: Record<string, string> = {},
 ): Promise<ProductTestbed> {
-  const issuer = await startTokenIssuer();
   const imagesDir = mkdtempSync(join(tmpdir(), "shopstream-images-"));
   const platform = await startTestPlatform({
     label,
-    services: { product: productService },
-    env: {
-      product: { JWKS_URL: issuer.jwksUrl, IMAGES_DIR: imagesDir, SEED_DEMO_CATALOG: "false", ...env },
-    },
+    services: { auth: authService, product: productService },
+    env: { product: { IMAGES_DIR: imagesDir, SEED_DEMO_CATALOG: "false", ...env } },
   });
-  return {
-    platform,
-    url: platform.url("product"),
-    adminToken: await issuer.token("admin"),
-    customerToken: await issuer.token("customer"),
-    issuer,
-    imagesDir,
-    async stop() {
-      await platform.stop();
-      await issuer.close();
-      rmSync(imagesDir, { recursive: true, force: true });
-    },
-  };
+  try {
+    const [admin, customer] = await Promise.all([
+      adminSession(platform),
+      registerUser(platform.url("auth"), { name: "Product Test Customer" }),
+    ]);
+    return {
+      platform,
+      url: platform.url("product"),
+      adminToken: admin.accessToken,
+      customerToken: customer.accessToken,
+      imagesDir,
+      async stop() {
+        await platform.stop();
+        rmSync(imagesDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await platform.stop();
+    throw err;
+  }
 }
 
 let skuCounter = 0;

@@ -97,7 +97,7 @@ describe("the demo catalog", () => {
       ...db.env,
       ...redis.env,
       ...broker.env,
-      JWKS_URL: bed.issuer.jwksUrl,
+      JWKS_URL: `${bed.platform.url("auth")}/.well-known/jwks.json`,
       IMAGES_DIR: imagesDir,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
       NODE_ENV: "test",
