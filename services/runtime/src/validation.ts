@@ -16,7 +16,8 @@ export function toFieldErrors(error: z.ZodError): FieldError[] {
 
 /** Parses untrusted input with a zod schema; failures become a 400 problem with field errors. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
+  // zod 4 leaves `input` off issues unless asked: without it a wrong type read as "is required".
+  const result = schema.safeParse(input, { reportInput: true });
   if (!result.success) throw validationFailed(toFieldErrors(result.error));
   return result.data;
 }
@@ -26,7 +27,7 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<
  * dead-letters the message at once instead of retrying what can never succeed.
  */
 export function parseEventData<S extends z.ZodType>(schema: S, event: EventEnvelope): z.output<S> {
-  const result = schema.safeParse(event.data);
+  const result = schema.safeParse(event.data, { reportInput: true });
   if (!result.success) {
     const fields = toFieldErrors(result.error).map((e) => `${e.path || "data"}: ${e.message}`);
     throw new UnprocessableEventError(`${event.type} ${event.id} has invalid data (${fields.join("; ")})`);
