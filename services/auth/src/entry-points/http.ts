@@ -22,9 +22,10 @@ const refreshTokenBody = z.strictObject({
   refreshToken: z.string().min(1, "is required").max(512, "is not a refresh token"),
 });
 
-/** A body in another format than JSON is a 415; no body at all is left to validation (400). */
+/** A body in another format than JSON is a 415; an empty one is left to validation (a 400). */
 const requireJson: RequestHandler = (req, _res, next) => {
-  if (req.is("application/json") === false) {
+  const hasContent = Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined;
+  if (hasContent && !req.is("application/json")) {
     return next(new HttpError(415, "Unsupported Media Type", "Send the body as application/json"));
   }
   next();
