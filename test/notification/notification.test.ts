@@ -41,6 +41,14 @@ async function connect(...args: Parameters<typeof openClient>) {
 
 const ids = (client: TestClient) => client.messages.map((m) => m.id);
 
+/** The same env as replica A: its parsed config, written back as strings. */
+const replicaEnv = () =>
+  Object.fromEntries(
+    Object.entries(platform.services.notification!.config as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
+
 beforeAll(async () => {
   auth = await stubAuth();
   platform = await startTestPlatform({
@@ -56,14 +64,8 @@ beforeAll(async () => {
     },
   });
   urlA = platform.url("notification");
-  // The same env as replica A: its parsed config, written back as strings.
-  const env = Object.fromEntries(
-    Object.entries(platform.services.notification!.config as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, String(v)]),
-  );
   replicaB = await startService(notificationService, {
-    env,
+    env: replicaEnv(),
     port: 0,
     host: "127.0.0.1",
     logger: createLogger("notification", "debug", { write: (line: string) => logLines.push(line) }),
@@ -156,6 +158,13 @@ describe("notification over WebSocket", () => {
     await expect
       .poll(() => client.messages, { timeout: 5000 })
       .toEqual([expect.objectContaining({ id: failed.id, type: "payment.failed", status: "failed" })]);
+    // The other forms the gateway accepts and forwards: `bearer.<token>` and `Authorization`.
+    const dotted = await connect(urlA, carol.accessToken, "dotted-protocol");
+    expect(dotted.ws.protocol).toBe(`bearer.${carol.accessToken}`);
+    const header = await connect(urlA, carol.accessToken, "header");
+    const later = orderEvent("order.payment_failed", carol.id, "payment_failed");
+    await bus.publish(later);
+    await expect.poll(() => [ids(dotted), ids(header)], { timeout: 5000 }).toEqual([[later.id], [later.id]]);
   });
 
   it("refuses the upgrade with 401 without a token, with a forged or an expired one", async () => {
@@ -179,6 +188,19 @@ describe("notification over WebSocket", () => {
       }
     }
     expect((await refusedUpgrade(urlA, { path: "/elsewhere" })).status).toBe(404);
+  });
+
+  it("answers 503, not 401, when the keys to check tokens cannot be fetched", async () => {
+    const env = { ...replicaEnv(), JWKS_URL: "http://127.0.0.1:1/.well-known/jwks.json" };
+    const blind = await startService(notificationService, { env, port: 0, host: "127.0.0.1" });
+    try {
+      const { accessToken } = await customer();
+      const refused = await refusedUpgrade(blind.url, { query: `?access_token=${accessToken}` });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({ status: 503 });
+    } finally {
+      await blind.stop();
+    }
   });
 
   it("delivers across replicas: clients on A and on B receive events whichever replica consumed them", async () => {

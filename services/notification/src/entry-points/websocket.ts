@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import {
+  bearerToken,
   type HttpError,
   type Logger,
   notFound,
@@ -14,22 +15,56 @@ import { WebSocketServer } from "ws";
 import type { SocketHub } from "./socket-hub.js";
 
 export const WEBSOCKET_PATH = "/notifications/ws";
-/** The subprotocol a client offers, followed by its access token: `["bearer", <token>]`. */
+/** The subprotocol a client offers before its access token: `["bearer", <token>]`. */
 export const BEARER_PROTOCOL = "bearer";
 
-const TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+const DOTTED = /^bearer\.(.+)$/i;
+
+const offeredProtocols = (req: IncomingMessage) =>
+  (req.headers["sec-websocket-protocol"] ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
 
 /**
- * The access token of an upgrade request: from the `Sec-WebSocket-Protocol` header (browsers
- * cannot set `Authorization` on a WebSocket) or else from `?access_token=`.
+ * The access token of an upgrade request, read as the gateway reads it (so both check the same
+ * token): `Authorization: Bearer`, else `?access_token=`, else an offered subprotocol: `bearer,
+ * <token>` or `bearer.<token>` (browsers cannot set headers on a WebSocket). Undefined when none
+ * was sent; "" when one was sent but is malformed.
  */
 export function upgradeToken(req: IncomingMessage, url: URL): string | undefined {
-  const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-  const at = offered.indexOf(BEARER_PROTOCOL);
-  const fromProtocol = at >= 0 ? offered[at + 1] : undefined;
-  const token = fromProtocol || url.searchParams.get("access_token") || undefined;
-  return token && token.length <= 4096 && TOKEN.test(token) ? token : undefined;
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined) return bearerToken(authorization.trim()) ?? "";
+  const fromQuery = url.searchParams.get("access_token");
+  if (fromQuery !== null) return fromQuery;
+  for (const protocol of offeredProtocols(req)) {
+    const dotted = DOTTED.exec(protocol);
+    if (dotted) return dotted[1]!;
+    if (JWT_SHAPE.test(protocol)) return protocol;
+  }
+  return undefined;
 }
+
+/**
+ * The subprotocol to answer with: a browser fails the handshake unless the server picks one of
+ * those it offered. `bearer` when offered (the token itself is not echoed), else the offer that
+ * carried the token.
+ */
+function chooseProtocol(protocols: Set<string>): string | false {
+  if (protocols.has(BEARER_PROTOCOL)) return BEARER_PROTOCOL;
+  for (const p of protocols) if (DOTTED.test(p) || JWT_SHAPE.test(p)) return p;
+  return false;
+}
+
+/** jose's codes for a JWKS that could not be fetched or read, as opposed to a bad token. */
+const KEYS_UNAVAILABLE = new Set(["ERR_JWKS_TIMEOUT", "ERR_JWKS_INVALID", "ERR_JOSE_GENERIC"]);
+const keysUnavailable = (err: unknown) => {
+  const e = err as { code?: unknown; name?: unknown };
+  if (typeof e?.code === "string") return KEYS_UNAVAILABLE.has(e.code);
+  // fetch() rejects with a TypeError when the JWKS host does not answer.
+  return e?.name === "TypeError" || e?.name === "AbortError" || e?.name === "TimeoutError";
+};
 
 /** When a verified token expires (ms), from its `exp` claim. */
 function expiryOf(token: string): number | undefined {
@@ -78,7 +113,7 @@ export function attachWebSocketEndpoint(
     clientTracking: false,
     maxPayload: deps.maxMessageBytes,
     perMessageDeflate: false,
-    handleProtocols: (protocols) => (protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false),
+    handleProtocols: chooseProtocol,
   });
   let accepting = true;
 
@@ -89,11 +124,19 @@ export function attachWebSocketEndpoint(
       return refuse(socket, notFound("No WebSocket endpoint here"), url.pathname);
     if (!accepting) return refuse(socket, serviceUnavailable("The server is shutting down"), url.pathname);
     const token = upgradeToken(req, url);
-    if (!token) return refuse(socket, unauthorized(), url.pathname);
+    if (token === undefined) return refuse(socket, unauthorized(), url.pathname);
     let userId: string;
     try {
       userId = (await verifier.verify(token)).id;
-    } catch {
+    } catch (err) {
+      if (keysUnavailable(err)) {
+        logger.warn({ err: (err as Error).message }, "websocket refused: access tokens cannot be checked");
+        return refuse(
+          socket,
+          serviceUnavailable("Access tokens cannot be checked right now; try again shortly"),
+          url.pathname,
+        );
+      }
       logger.info("websocket refused: invalid or expired token");
       return refuse(socket, unauthorized("The access token is invalid or expired"), url.pathname);
     }
