@@ -1,0 +1,3 @@
+/** Events the cart publishes and consumes (docs/service-contracts.md). */
+export const CART_ITEM_ADDED = "cart.item_added";
+export const ORDER_CREATED = "order.created";

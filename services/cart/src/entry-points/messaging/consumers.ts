@@ -1,0 +1,26 @@
+import { type Broker, type Logger, parseEventData } from "@shopstream/runtime";
+import { z } from "zod";
+import type { Cart } from "../../domain/cart.js";
+import { ORDER_CREATED } from "../../domain/events.js";
+import { uuid } from "../http/schemas.js";
+
+/** The cart's queue, as MESSAGING in infra/src/model/platform.ts declares it. */
+export const ORDER_CREATED_QUEUE = { name: "cart.order-created", bindings: [ORDER_CREATED] };
+
+const orderCreated = z.object({
+  orderId: z.string().min(1),
+  userId: uuid,
+  items: z.array(z.object({ productId: uuid, quantity: z.number().int().positive() })),
+});
+
+export async function startConsumers(deps: { broker: Broker; cart: Cart; logger: Logger }): Promise<void> {
+  await deps.broker.consume(ORDER_CREATED_QUEUE.name, ORDER_CREATED_QUEUE.bindings, async (event) => {
+    // Invalid data can never succeed: parseEventData dead-letters it at once.
+    const { orderId, userId, items } = parseEventData(orderCreated, event);
+    const applied = await deps.cart.removeOrdered(userId, event.id, items);
+    deps.logger.info(
+      { eventId: event.id, orderId, userId, applied },
+      applied ? "ordered items removed from the cart" : "order event seen before; cart left as is",
+    );
+  });
+}

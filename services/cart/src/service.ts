@@ -1,0 +1,68 @@
+import {
+  connectBroker,
+  createEvent,
+  createRedis,
+  createTokenVerifier,
+  defineService,
+} from "@shopstream/runtime";
+import { configSchema } from "./config.js";
+import { productClient } from "./data-access/product-client.js";
+import { createRedisCartStore } from "./data-access/redis-cart-store.js";
+import { createCart } from "./domain/cart.js";
+import { CART_ITEM_ADDED } from "./domain/events.js";
+import { cartRoutes } from "./entry-points/http/cart-routes.js";
+import { startConsumers } from "./entry-points/messaging/consumers.js";
+
+export const cartService = defineService({
+  name: "cart",
+  configSchema,
+  async create({ config, logger, metrics, onStop, connect }) {
+    const redis = await connect("redis", () => createRedis(config, logger));
+    onStop("redis", () => redis.close());
+    const broker = connectBroker(config, logger);
+    onStop("rabbitmq", () => broker.close());
+    const verifier = createTokenVerifier({
+      jwksUrl: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    });
+
+    const additions = metrics.counter("shopstream_cart_item_additions_total", "Successful adds to a cart");
+    const catalogFailures = metrics.counter(
+      "shopstream_cart_catalog_failures_total",
+      "Cart requests answered 503 because the product service did not answer usefully",
+    );
+    const cart = createCart({
+      store: createRedisCartStore(redis, { ttlSeconds: config.CART_TTL_DAYS * 24 * 3600 }),
+      catalog: productClient(config.PRODUCT_URL, config.PRODUCT_TIMEOUT_MS),
+      currency: config.CURRENCY,
+      maxLines: config.MAX_CART_LINES,
+      onItemAdded(data) {
+        additions.inc();
+        // Best effort, for analytics: the add is done whether or not the broker takes the event.
+        broker
+          .publish(createEvent(CART_ITEM_ADDED, data), 5000)
+          .catch((err: Error) => logger.warn({ err: err.message }, "cart.item_added not published"));
+      },
+      onCatalogFailure(err) {
+        catalogFailures.inc();
+        logger.warn({ err: err.message }, "product catalog unavailable");
+      },
+    });
+
+    return {
+      routes(app) {
+        cartRoutes(app, { cart, verifier });
+      },
+      readiness: {
+        redis: () => redis.client.ping(),
+        rabbitmq: async () => {
+          if (!broker.isConnected()) throw new Error("not connected to RabbitMQ");
+        },
+      },
+      async afterListen() {
+        await startConsumers({ broker, cart, logger });
+      },
+    };
+  },
+});
