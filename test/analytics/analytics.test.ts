@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { analyticsService } from "@shopstream/analytics/service";
+import { authService } from "@shopstream/auth/service";
 import { MESSAGING } from "@shopstream/infra/model";
 import { type RunningService, startService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +9,7 @@ import { envelope, openPublisher, orderEvent } from "../notification/bus.js";
 import { stubAuth } from "../notification/stub-auth.js";
 import { api, isProblem } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { registerUser } from "../support/users.js";
 import { metricValue, scrape } from "./prometheus.js";
 
 let platform: TestPlatform;
@@ -54,8 +56,7 @@ beforeAll(async () => {
   auth = await stubAuth();
   platform = await startTestPlatform({
     label: "analytics",
-    services: { analytics: analyticsService },
-    env: { analytics: { JWKS_URL: auth.jwksUrl } },
+    services: { auth: authService, analytics: analyticsService },
   });
   url = platform.url("analytics");
   bus = await openPublisher(platform.broker.exchange);
@@ -124,7 +125,7 @@ describe("analytics", () => {
   it("accepts the closed set of client events, anonymous or signed in, with 202", async () => {
     const before = await snapshot();
     const productId = randomUUID();
-    const user = await auth.user();
+    const user = await registerUser(platform.url("auth"));
     const accepted = [
       await api(`${url}/analytics/events`, { body: { type: "product.viewed", productId } }),
       await api(`${url}/analytics/events`, {

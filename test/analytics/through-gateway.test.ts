@@ -1,35 +1,32 @@
 import { randomUUID } from "node:crypto";
 import { analyticsService } from "@shopstream/analytics/service";
+import { authService } from "@shopstream/auth/service";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayService } from "../../services/gateway/src/service.js";
-import { stubAuth } from "../notification/stub-auth.js";
 import { api, isProblem } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { registerUser } from "../support/users.js";
 import { metricValue, scrape } from "./prometheus.js";
 
-// What the storefront does: client events through the gateway, signed in or not.
+// What the storefront does: client events through the gateway, signed in (with auth's token) or not.
 
 let platform: TestPlatform;
-let auth: Awaited<ReturnType<typeof stubAuth>>;
 
 beforeAll(async () => {
-  auth = await stubAuth();
   platform = await startTestPlatform({
     label: "analytics-gateway",
-    services: { analytics: analyticsService, gateway: gatewayService },
-    env: { analytics: { JWKS_URL: auth.jwksUrl }, gateway: { JWKS_URL: auth.jwksUrl } },
+    services: { auth: authService, analytics: analyticsService, gateway: gatewayService },
   });
 });
 
 afterAll(async () => {
   await platform?.stop();
-  await auth?.stop();
 });
 
 describe("client events through the gateway", () => {
   it("accepts anonymous and signed-in events at /api/analytics/events and refuses unknown ones", async () => {
     const url = `${platform.url("gateway")}/api/analytics/events`;
-    const user = await auth.user();
+    const user = await registerUser(`${platform.url("gateway")}/api`);
     const anonymous = await api(url, { body: { type: "product.viewed", productId: randomUUID() } });
     const signedIn = await api(url, { body: { type: "checkout.started" }, token: user.accessToken });
     expect([anonymous.status, signedIn.status]).toEqual([202, 202]);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { authService } from "@shopstream/auth/service";
 import { MESSAGING } from "@shopstream/infra/model";
 import { notificationService } from "@shopstream/notification/service";
 import { createLogger, type RunningService, startService } from "@shopstream/runtime";
@@ -7,12 +8,15 @@ import { NOTIFICATION_EVENTS_QUEUE } from "../../services/notification/src/entry
 import { metricValue, scrape } from "../analytics/prometheus.js";
 import { api, isProblem } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { registerUser } from "../support/users.js";
 import { envelope, openPublisher, orderEvent } from "./bus.js";
 import { stubAuth } from "./stub-auth.js";
 import { openClient, refusedUpgrade, type TestClient } from "./ws-client.js";
 
 // Two replicas of the notification service on one Redis prefix and one queue: replica A started
 // by the test platform, replica B started here with the same env and a logger the test reads.
+// Tokens come from the real auth service; a stand-in issuer forges tokens and makes short-lived
+// ones for a third instance that trusts it.
 
 const PING_MS = 250;
 const EMAIL = /[\w.+-]+@[\w-]+\.[\w.-]+/;
@@ -25,12 +29,15 @@ let urlA: string;
 let urlB: string;
 const logLines: string[] = [];
 const tokensUsed: string[] = [];
+const emailsUsed: string[] = [];
 const clients: TestClient[] = [];
 
-async function customer(options: { expiresInSeconds?: number } = {}) {
-  const user = await auth.user(options);
-  tokensUsed.push(user.accessToken);
-  return user;
+/** A new customer registered with auth: its id and access token. */
+async function customer() {
+  const session = await registerUser(platform.url("auth"));
+  tokensUsed.push(session.accessToken, session.refreshToken);
+  emailsUsed.push(session.user.email);
+  return { id: session.user.id, accessToken: session.accessToken };
 }
 
 async function connect(...args: Parameters<typeof openClient>) {
@@ -53,10 +60,9 @@ beforeAll(async () => {
   auth = await stubAuth();
   platform = await startTestPlatform({
     label: "notification",
-    services: { notification: notificationService },
+    services: { auth: authService, notification: notificationService },
     env: {
       notification: {
-        JWKS_URL: auth.jwksUrl,
         WS_PING_INTERVAL_MS: String(PING_MS),
         WS_MAX_CONNECTIONS_PER_USER: "3",
         WS_MAX_MESSAGE_BYTES: "1024",
@@ -167,17 +173,15 @@ describe("notification over WebSocket", () => {
     await expect.poll(() => [ids(dotted), ids(header)], { timeout: 5000 }).toEqual([[later.id], [later.id]]);
   });
 
-  it("refuses the upgrade with 401 without a token, with a forged or an expired one", async () => {
-    const id = randomUUID();
-    const forged = await auth.sign(id, { forged: true });
-    const expired = await auth.sign(id, { expiresInSeconds: -60 });
-    tokensUsed.push(forged, expired);
+  it("refuses the upgrade with 401 without a token or with one auth never issued", async () => {
+    const forged = await auth.sign((await customer()).id, { forged: true });
+    tokensUsed.push(forged);
     for (const attempt of [
       {},
       { query: "?access_token=" },
       { query: `?access_token=${forged}` },
       { protocols: ["bearer", forged] },
-      { query: `?access_token=${expired}` },
+      { protocols: [`bearer.${forged}`] },
       { protocols: ["bearer"] },
     ]) {
       for (const url of [urlA, urlB]) {
@@ -342,12 +346,21 @@ describe("notification over WebSocket", () => {
     await expect(connect(urlA, hank.accessToken)).resolves.toBeTruthy();
   });
 
-  it("closes a connection when its access token expires", async () => {
-    const ivy = await customer({ expiresInSeconds: 2 });
-    const client = await connect(urlA, ivy.accessToken, "protocol");
-    const { code, reason } = await client.closed;
-    expect(code).toBe(4401);
-    expect(reason).toBe("access token expired");
+  it("refuses an expired token and closes a connection when its access token expires", async () => {
+    // Auth's tokens live at least a minute: this instance trusts the stand-in issuer instead.
+    const env = { ...replicaEnv(), JWKS_URL: auth.jwksUrl };
+    const trusting = await startService(notificationService, { env, port: 0, host: "127.0.0.1" });
+    try {
+      const expired = await auth.sign(randomUUID(), { expiresInSeconds: -60 });
+      expect((await refusedUpgrade(trusting.url, { query: `?access_token=${expired}` })).status).toBe(401);
+      const ivy = await auth.user({ expiresInSeconds: 2 });
+      const client = await connect(trusting.url, ivy.accessToken, "protocol");
+      const { code, reason } = await client.closed;
+      expect(code).toBe(4401);
+      expect(reason).toBe("access token expired");
+    } finally {
+      await trusting.stop();
+    }
   });
 
   it("logs a simulated e-mail per event with type, order and user, and never an address or a token", () => {
@@ -363,6 +376,7 @@ describe("notification over WebSocket", () => {
     }
     const all = logLines.join("\n");
     expect(all).not.toMatch(EMAIL);
+    for (const email of emailsUsed) expect(all).not.toContain(email);
     expect(all).not.toContain("tok_visa");
     for (const token of tokensUsed) expect(all).not.toContain(token);
     expect(lines.some((l) => l.msg === "websocket opened")).toBe(true);

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
+import { authService } from "@shopstream/auth/service";
 import { notificationService } from "@shopstream/notification/service";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayService } from "../../services/gateway/src/service.js";
 import { api, isProblem } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { registerUser } from "../support/users.js";
 import { openPublisher, orderEvent } from "./bus.js";
 import { stubAuth } from "./stub-auth.js";
 import { openClient, refusedUpgrade, type TestClient } from "./ws-client.js";
 
-// What a browser does: the WebSocket and the history through the gateway's `/api` paths.
+// What a browser does: sign up, then the WebSocket and the history, all through the gateway's
+// `/api` paths. The stand-in issuer only forges a token auth never issued.
 
 let platform: TestPlatform;
 let auth: Awaited<ReturnType<typeof stubAuth>>;
@@ -20,8 +23,7 @@ beforeAll(async () => {
   auth = await stubAuth();
   platform = await startTestPlatform({
     label: "notification-gateway",
-    services: { notification: notificationService, gateway: gatewayService },
-    env: { notification: { JWKS_URL: auth.jwksUrl }, gateway: { JWKS_URL: auth.jwksUrl } },
+    services: { auth: authService, notification: notificationService, gateway: gatewayService },
   });
   // The client helpers append `/notifications/ws` to this base.
   apiBase = `${platform.url("gateway")}/api`;
@@ -37,7 +39,8 @@ afterAll(async () => {
 
 describe("notifications through the gateway", () => {
   it("pushes events over /api/notifications/ws, with the token in the subprotocol or the query", async () => {
-    const user = await auth.user();
+    const session = await registerUser(apiBase, {}, "/auth");
+    const user = { id: session.user.id, accessToken: session.accessToken };
     const viaProtocol = await openClient(apiBase, user.accessToken, "protocol");
     const viaQuery = await openClient(apiBase, user.accessToken, "query");
     clients.push(viaProtocol, viaQuery);
