@@ -1,11 +1,7 @@
 import { authService } from "@shopstream/auth/service";
-import { type Logger, type RunningService, startService } from "@shopstream/runtime";
+import { type Logger, startService } from "@shopstream/runtime";
 import { api } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-
-export { authService };
-
-export type AuthConfig = RunningService<unknown>["config"] & Record<string, unknown>;
 
 /** The auth service alone, on this test file's own database and Redis prefix. */
 export function startAuth(label: string, env: Record<string, string> = {}): Promise<TestPlatform> {
@@ -13,8 +9,8 @@ export function startAuth(label: string, env: Record<string, string> = {}): Prom
 }
 
 /** The configuration the running auth service parsed (signing key, admin account, …). */
-export function authConfig(platform: TestPlatform): AuthConfig {
-  return platform.services.auth!.config as AuthConfig;
+export function authConfig(platform: TestPlatform): Record<string, unknown> {
+  return platform.services.auth!.config as Record<string, unknown>;
 }
 
 /** The running service's configuration as environment variables again, for another replica. */

@@ -1,12 +1,13 @@
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey } from "node:crypto";
 import argon2 from "argon2";
+import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, isProblem } from "../support/http.js";
 import { TEST_INFRA } from "../support/infra.js";
 import type { TestPlatform } from "../support/platform.js";
 import { login, registerUser, uniqueEmail } from "../support/users.js";
-import { clientAddress, post, startAuth } from "./helpers.js";
+import { authConfig, clientAddress, post, startAuth } from "./helpers.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -209,12 +210,18 @@ describe("signing out", () => {
 
   it("ends a session whose access token has already expired", async () => {
     const session = await registerUser(url);
-    const rotated = await post(`${url}/auth/refresh`, { refreshToken: session.refreshToken });
-    // Only the refresh token is sent: it names the family, and the family ends.
-    expect((await post(`${url}/auth/logout`, { refreshToken: rotated.body.refreshToken })).status).toBe(204);
-    expect(
-      isProblem(await post(`${url}/auth/refresh`, { refreshToken: rotated.body.refreshToken }), 401),
-    ).toBe(true);
+    const { kid } = decodeProtectedHeader(session.accessToken);
+    const claims = decodeJwt(session.accessToken);
+    const expired = await new SignJWT({ ...claims, iat: claims.iat! - 1000, exp: claims.iat! - 100 })
+      .setProtectedHeader({ alg: "EdDSA", kid: kid! })
+      .sign(createPrivateKey(String(authConfig(platform).JWT_SIGNING_KEY)));
+    expect(isProblem(await api(`${url}/auth/me`, { token: expired }), 401)).toBe(true);
+
+    const res = await post(`${url}/auth/logout`, { refreshToken: session.refreshToken }, {}, expired);
+    expect(res.status).toBe(204);
+    expect(isProblem(await post(`${url}/auth/refresh`, { refreshToken: session.refreshToken }), 401)).toBe(
+      true,
+    );
   });
 });
 
