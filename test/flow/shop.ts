@@ -2,13 +2,18 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { orderService } from "@shopstream/order/service";
-import { paymentService } from "@shopstream/payment/service";
 import { expect } from "vitest";
+import { analyticsService } from "../../services/analytics/src/service.js";
+import { authService } from "../../services/auth/src/service.js";
+import { cartService } from "../../services/cart/src/service.js";
+import { gatewayService } from "../../services/gateway/src/service.js";
+import { notificationService } from "../../services/notification/src/service.js";
+import { orderService } from "../../services/order/src/service.js";
+import { paymentService } from "../../services/payment/src/service.js";
 import { productService } from "../../services/product/src/service.js";
-import { stubAuth, stubCartService } from "../order/stubs.js";
 import { type ApiResponse, api } from "../support/http.js";
 import { type AppName, startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { adminSession, registerUser } from "../support/users.js";
 
 export interface Buyer {
   id: string;
@@ -17,71 +22,74 @@ export interface Buyer {
 
 export interface ShopOptions {
   label: string;
-  /** Leave payment out (a test that runs it itself). */
-  withoutPayment?: boolean;
   /** Extra env per service over the model's. */
   env?: Partial<Record<AppName, Record<string, string>>>;
-  /** Env applied to every service that talks to RabbitMQ. */
+  /** Env applied to every service that talks to RabbitMQ (e.g. AMQP_URL of a proxy). */
   amqpEnv?: Record<string, string>;
 }
 
 const AMQP_SERVICES: AppName[] = ["product", "cart", "order", "payment", "notification", "analytics"];
 
-/** Fast relays and sweeps, so tests poll for seconds rather than wait for production timers. */
-const FAST: Partial<Record<AppName, Record<string, string>>> = {
+/**
+ * Fast relays and sweeps, so tests poll for seconds rather than wait for production timers;
+ * limits a test file's few hundred requests from one address would otherwise hit.
+ */
+const TEST_ENV: Partial<Record<AppName, Record<string, string>>> = {
   order: { OUTBOX_INTERVAL_MS: "200", SWEEP_INTERVAL_MS: "1000" },
   payment: { OUTBOX_INTERVAL_MS: "200" },
+  product: { SEED_DEMO_CATALOG: "false" },
+  gateway: { RATE_LIMIT_PER_MINUTE: "100000", AUTH_RATE_LIMIT_PER_MINUTE: "100000" },
 };
 
 /**
- * The shop as a buyer meets it: auth, product, cart, order and payment on this machine's
- * MariaDB, Redis and RabbitMQ, with helpers for what a buyer and an admin do.
+ * The whole shop in this process, on this machine's MariaDB, Redis and RabbitMQ, used as a
+ * browser uses it: every call goes through the gateway's `/api`.
  */
 export async function startShop(options: ShopOptions) {
-  const auth = await stubAuth();
-  const cart = await stubCartService();
   const imagesDir = mkdtempSync(join(tmpdir(), "shopstream-images-"));
   const env: Partial<Record<AppName, Record<string, string>>> = {};
   const add = (name: AppName, values: Record<string, string> | undefined) => {
     env[name] = { ...env[name], ...values };
   };
-  add("product", { JWKS_URL: auth.jwksUrl, IMAGES_DIR: imagesDir, SEED_DEMO_CATALOG: "false" });
-  add("order", { JWKS_URL: auth.jwksUrl, CART_URL: cart.url });
-  for (const [name, values] of Object.entries(FAST)) add(name as AppName, values);
+  add("product", { IMAGES_DIR: imagesDir });
+  for (const [name, values] of Object.entries(TEST_ENV)) add(name as AppName, values);
   for (const name of AMQP_SERVICES) add(name, options.amqpEnv);
   for (const [name, values] of Object.entries(options.env ?? {})) add(name as AppName, values);
 
   const platform: TestPlatform = await startTestPlatform({
     label: options.label,
     services: {
+      auth: authService,
       product: productService,
+      cart: cartService,
       order: orderService,
-      ...(options.withoutPayment ? {} : { payment: paymentService }),
+      payment: paymentService,
+      notification: notificationService,
+      analytics: analyticsService,
+      gateway: gatewayService,
     },
     env,
   });
-  const adminToken = await auth.token(randomUUID(), "admin");
-  const base = (path: string) => {
-    if (path.startsWith("/products")) return `${platform.url("product")}${path}`;
-    if (path.startsWith("/orders")) return `${platform.url("order")}${path}`;
-    throw new Error(`no route for ${path}`);
-  };
+  const gateway = platform.url("gateway");
+  const apiBase = `${gateway}/api`;
+  const admin = await adminSession(platform, gateway, "/api/auth");
   let products = 0;
 
   const shop = {
     platform,
-    adminToken,
-    call: (path: string, request: Parameters<typeof api>[1] = {}) => api(base(path), request),
+    apiBase,
+    adminToken: admin.accessToken,
+    call: (path: string, request: Parameters<typeof api>[1] = {}) => api(`${apiBase}${path}`, request),
 
     async newBuyer(): Promise<Buyer> {
-      const id = randomUUID();
-      return { id, token: await auth.token(id) };
+      const session = await registerUser(gateway, {}, "/api/auth");
+      return { id: session.user.id, token: session.accessToken };
     },
 
     async createProduct(input: { stock: number; priceCents?: number; name?: string }) {
       products++;
       const res = await shop.call("/products", {
-        token: adminToken,
+        token: admin.accessToken,
         body: {
           sku: `FLOW-${randomUUID().slice(0, 8)}`,
           name: input.name ?? `Flow product ${products}`,
@@ -101,10 +109,11 @@ export async function startShop(options: ShopOptions) {
     },
 
     async addToCart(buyer: Buyer, productId: string, quantity: number) {
-      const product = await shop.call(`/products/${productId}`);
-      const lines = cart.carts.get(buyer.id) ?? [];
-      cart.carts.set(buyer.id, [...lines, { productId, name: product.body.name, quantity }]);
+      const res = await shop.call("/cart/items", { token: buyer.token, body: { productId, quantity } });
+      if (res.status >= 300) throw new Error(`adding to the cart answered ${res.status}: ${res.text}`);
     },
+
+    cart: (buyer: Buyer) => shop.call("/cart", { token: buyer.token }),
 
     checkout(buyer: Buyer, options: { key?: string; paymentToken?: string } = {}): Promise<ApiResponse> {
       return shop.call("/orders", {
@@ -125,7 +134,6 @@ export async function startShop(options: ShopOptions) {
 
     async stop() {
       await platform.stop();
-      await Promise.all([auth.stop(), cart.stop()]);
       rmSync(imagesDir, { recursive: true, force: true });
     },
   };

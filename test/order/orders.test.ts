@@ -36,7 +36,7 @@ const cancel = (orderId: string, token: string) =>
   shop.call(`/orders/${orderId}/cancel`, { method: "POST", token });
 
 describe("checkout", () => {
-  it("turns the cart into a pending order priced by the product service", async () => {
+  it("turns the cart into a pending order priced by the product service, and the cart empties", async () => {
     const { buyer, product } = await buyerWithCart(3);
     const res = await shop.checkout(buyer, { paymentToken: "tok_visa" });
     expect(res.status).toBe(201);
@@ -58,6 +58,8 @@ describe("checkout", () => {
     });
     expect(Date.parse(res.body.createdAt)).not.toBeNaN();
     expect(await shop.stockOf(product.id)).toBe(7);
+    // The cart empties itself on order.created.
+    await expect.poll(async () => (await shop.cart(buyer)).body.items, { timeout: 10_000 }).toEqual([]);
   });
 
   it("a retry with the same Idempotency-Key and body answers the same order, never a second one", async () => {
@@ -124,10 +126,17 @@ describe("checkout", () => {
 
   it("when a line is short, checkout is a 409 naming the product and nothing stays reserved", async () => {
     const plenty = await shop.createProduct({ stock: 10 });
-    const scarce = await shop.createProduct({ stock: 1, name: "Last vinyl" });
+    const scarce = await shop.createProduct({ stock: 2, name: "Last vinyl" });
     const buyer = await shop.newBuyer();
     await shop.addToCart(buyer, plenty.id, 2);
     await shop.addToCart(buyer, scarce.id, 2);
+    // Someone else's purchase (or the shop keeper) leaves one between adding and paying.
+    const patched = await shop.call(`/products/${scarce.id}`, {
+      method: "PATCH",
+      token: shop.adminToken,
+      body: { stock: 1 },
+    });
+    expect(patched.status).toBe(200);
     const res = await shop.checkout(buyer);
     expect(isProblem(res, 409)).toBe(true);
     expect(res.body).toMatchObject({ productId: scarce.id, available: 1 });
