@@ -84,7 +84,6 @@ export function createHttpApp(options: HttpAppOptions): Express {
         res: (res) => ({ statusCode: res.statusCode }),
       },
       // Keep the original path but drop the query: it may carry an access token (WebSocket).
-      customReceivedMessage: () => "request received",
       // originalUrl: a mounted router (the gateway's `/api`) rewrites req.url while it runs.
       customSuccessMessage: (req, res) => `${req.method} ${stripQuery(originalUrl(req))} ${res.statusCode}`,
       customErrorMessage: (req, res) => `${req.method} ${stripQuery(originalUrl(req))} ${res.statusCode}`,
