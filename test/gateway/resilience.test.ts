@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,6 +128,62 @@ describe("gateway: dead, slow and streaming upstreams", () => {
     expect(elapsed).toBeGreaterThanOrEqual(350);
     expect(elapsed).toBeLessThan(2000);
     expect(silent.received()).toBeGreaterThanOrEqual(2);
+  });
+
+  it("lets a slow upload to a healthy service take longer than the timeout, as long as bytes keep moving", async () => {
+    const { hostname, port } = new URL(gw);
+    const token = await issuer.token({ role: "admin" });
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          hostname,
+          port,
+          path: "/api/products/abc/image",
+          method: "PUT",
+          headers: { authorization: `Bearer ${token}`, "content-type": "image/png" },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      let sent = 0;
+      const tick = setInterval(() => {
+        req.write(chunk);
+        if (++sent === 6) {
+          clearInterval(tick);
+          req.end();
+        }
+      }, 150);
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).bodyBytes).toBe(6 * chunk.length);
+  });
+
+  it("cuts an answer that goes silent half-way instead of holding the client", async () => {
+    const started = Date.now();
+    const { hostname, port } = new URL(gw);
+    const outcome = await new Promise<{ status: number; complete: boolean; body: string }>(
+      (resolve, reject) => {
+        const req = httpRequest({ hostname, port, path: "/api/products/stalls" }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on("error", () => undefined);
+          res.on("close", () => resolve({ status: res.statusCode ?? 0, complete: res.complete, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      },
+    );
+    expect(outcome).toEqual({ status: 200, complete: false, body: '{"items":[' });
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("opens the circuit after repeated failures and answers 503 with Retry-After without trying the service", async () => {

@@ -111,6 +111,12 @@ export async function startEchoUpstream() {
     }
     const record = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes };
     seen.push(record);
+    if (req.url?.startsWith("/products/stalls")) {
+      // Starts an answer, then goes silent for good.
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"items":[');
+      return;
+    }
     if (req.url?.startsWith("/products/fails")) {
       res.writeHead(500, { "content-type": "application/problem+json" });
       res.end(JSON.stringify({ type: "about:blank", title: "Internal Server Error", status: 500 }));

@@ -93,6 +93,9 @@ export function createUpstreamProxy(options: {
         // was checked already; this catches chunked bodies that grow past the limit.
         const count = (chunk: Buffer) => {
           ex.bytes += chunk.length;
+          // A body still moving means the upstream is reading it: the timeout measures silence,
+          // so a slow upload of a large image is not mistaken for a dead service.
+          if (!ex.settled) ex.timer?.refresh();
           if (ex.bytes <= ex.bodyLimit || ex.outcome) return;
           req.off("data", count);
           req.unpipe();
