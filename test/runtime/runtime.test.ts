@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   amqpEnv,
+  authenticate,
   ConfigError,
   claimEvent,
   commonEnv,
@@ -11,6 +12,7 @@ import {
   createEvent,
   createLogger,
   createMetrics,
+  createTokenVerifier,
   dbEnv,
   defineService,
   type EventEnvelope,
@@ -232,5 +234,36 @@ describe("messaging and the outbox", () => {
     await relay.stop();
     await b.close();
     await pool.end();
+  });
+});
+
+describe("token verification", () => {
+  it("answers 503, not 401, when the key set cannot be fetched, and 401 for a malformed token", async () => {
+    const verifier = createTokenVerifier({
+      jwksUrl: "http://127.0.0.1:1/jwks.json",
+      issuer: "i",
+      audience: "a",
+    });
+    const guarded = defineService({
+      name: "guarded",
+      configSchema: z.object({ ...commonEnv }),
+      async create() {
+        return {
+          readiness: {},
+          routes: (app) => app.get("/me", authenticate(verifier), (_req, res) => res.json({ ok: true })),
+        };
+      },
+    });
+    const s = await startService(guarded, { env: { LOG_LEVEL: "silent" }, port: 0, host: "127.0.0.1" });
+    try {
+      const header = Buffer.from(JSON.stringify({ alg: "EdDSA", kid: "k" })).toString("base64url");
+      const body = Buffer.from(JSON.stringify({ sub: "u", role: "customer" })).toString("base64url");
+      const wellFormed = `${header}.${body}.${Buffer.from("sig").toString("base64url")}`;
+      expect(isProblem(await api(`${s.url}/me`, { token: wellFormed }), 503)).toBe(true);
+      expect(isProblem(await api(`${s.url}/me`, { token: "not.a.jwt" }), 401)).toBe(true);
+      expect(isProblem(await api(`${s.url}/me`), 401)).toBe(true);
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from "express";
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { forbidden, unauthorized } from "./errors.js";
+import { forbidden, serviceUnavailable, unauthorized } from "./errors.js";
 
 export type Role = "customer" | "admin";
 
@@ -54,6 +54,14 @@ function userFromClaims(payload: JWTPayload): TokenUser {
   return { id: payload.sub, role };
 }
 
+/** True when verification failed because the key set could not be fetched, not because of the token. */
+export function isVerificationUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; name?: string };
+  if (e?.code === "ERR_JWKS_TIMEOUT") return true;
+  // Every jose error about the token itself carries an ERR_J… code; anything else is I/O.
+  return !(typeof e?.code === "string" && e.code.startsWith("ERR_J")) && e?.name !== "Error";
+}
+
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i.exec(header ?? "");
   return match?.[1];
@@ -75,8 +83,13 @@ export function authenticate(verifier: TokenVerifier, options: { optional?: bool
     try {
       res.locals.user = await verifier.verify(token);
       next();
-    } catch {
-      next(unauthorized("The access token is invalid or expired"));
+    } catch (err) {
+      // A key set that cannot be fetched says nothing about the token: that is our outage, not a 401.
+      next(
+        isVerificationUnavailable(err)
+          ? serviceUnavailable("Tokens cannot be verified right now")
+          : unauthorized("The access token is invalid or expired"),
+      );
     }
   };
 }
