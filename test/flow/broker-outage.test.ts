@@ -23,6 +23,13 @@ afterAll(async () => {
 const count = async (owner: string, sql: string, params: unknown[] = []) =>
   Number((await shop.platform.db(owner).query<{ n: number }[]>(sql, params))[0]!.n);
 
+/** `shopstream_outbox_pending` as Prometheus scrapes it from the order service. */
+async function outboxPending(): Promise<number> {
+  const text = await (await fetch(`${shop.platform.url("order")}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("shopstream_outbox_pending"));
+  return Number(line?.slice(line.lastIndexOf(" ") + 1));
+}
+
 it("checkouts go on while RabbitMQ is cut off, and once it is back every event is delivered exactly once", async () => {
   const product = await shop.createProduct({ stock: 20, priceCents: 1500 });
   const buy = async (paymentToken = "tok_visa") => {
@@ -45,6 +52,8 @@ it("checkouts go on while RabbitMQ is cut off, and once it is back every event i
   for (const o of during) expect((await shop.order(o.buyer, o.orderId)).body.status).toBe("pending");
   const unsent = await count("order", "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL");
   expect(unsent).toBeGreaterThanOrEqual(during.length);
+  // What an operator sees: the backlog on the order service's /metrics.
+  expect(await outboxPending()).toBe(unsent);
   proxy.restore();
 
   const expected = (o: { paymentToken: string }) =>
@@ -58,6 +67,7 @@ it("checkouts go on while RabbitMQ is cut off, and once it is back every event i
   const ids = all.map((o) => o.orderId);
   // Nothing lost: every outbox row was confirmed by the broker.
   await expect.poll(() => count("order", "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")).toBe(0);
+  expect(await outboxPending()).toBe(0);
   await expect.poll(() => count("payment", "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")).toBe(0);
   // Nothing applied twice: one payment per order, one claimed event per payment, one move out of pending.
   expect(await count("payment", "SELECT COUNT(*) AS n FROM payments WHERE order_id IN (?)", [ids])).toBe(6);

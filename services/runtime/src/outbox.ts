@@ -1,4 +1,6 @@
+import { Gauge } from "prom-client";
 import type { Db, DbConnection, Migration } from "./db.js";
+import { withTimeout } from "./http.js";
 import type { Logger } from "./logger.js";
 import type { Broker, EventEnvelope } from "./messaging.js";
 import type { Metrics } from "./metrics.js";
@@ -53,10 +55,25 @@ export function startOutboxRelay(opts: {
   const { db, broker, logger } = opts;
   const interval = opts.intervalMs ?? 1000;
   const batchSize = opts.batchSize ?? 100;
-  const pending = opts.metrics.gauge(
-    "shopstream_outbox_pending",
-    "Outbox events not yet confirmed by the broker",
-  );
+  // Counted when scraped, not after a relay round: during a broker outage a round hangs on its
+  // publish, and that is exactly when the number must be right (alerting watches it).
+  new Gauge({
+    name: "shopstream_outbox_pending",
+    help: "Outbox events not yet confirmed by the broker",
+    registers: [opts.metrics.registry],
+    async collect() {
+      try {
+        const [row] = await withTimeout(
+          db.query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL"),
+          1000,
+          "outbox count",
+        );
+        this.set(Number(row.n));
+      } catch {
+        // The database is away: keep the last value rather than report zero.
+      }
+    },
+  });
   let running: Promise<number> | undefined;
   let again = false;
   let stopped = false;
@@ -102,8 +119,6 @@ export function startOutboxRelay(opts: {
         total += n;
         if (n < batchSize) break;
       }
-      const [row] = await db.query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL");
-      pending.set(Number(row.n));
       if (lastError) logger.info("outbox relay recovered");
       lastError = "";
     } catch (err) {
