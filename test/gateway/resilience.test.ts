@@ -300,6 +300,10 @@ describe("gateway: rate limits", () => {
     expect((await api(`${gw}/api/products`, { headers: { "x-forwarded-for": "198.51.100.8" } })).status).toBe(
       200,
     );
+    // Answers the gateway gives itself count and carry the headers too.
+    const unknown = await api(`${gw}/api/nowhere`, { headers: { "x-forwarded-for": "198.51.100.8" } });
+    expect(isProblem(unknown, 404)).toBe(true);
+    expect(unknown.headers.get("ratelimit")).toMatch(/^"api";r=3;t=\d+$/);
   });
 
   it("counts a signed-in user on their own bucket, whatever their address", async () => {

@@ -1,9 +1,15 @@
 import type { Logger, TokenVerifier } from "@shopstream/runtime";
 import { badRequest, notFound, serviceUnavailable, tooManyRequests, unauthorized } from "@shopstream/runtime";
 import cors from "cors";
-import express, { type Express, type Request, type RequestHandler, type Response } from "express";
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express";
 import type { BucketState, RateLimits } from "../../data-access/rate-limits.js";
-import { bearerOf, checkToken } from "../../domain/access.js";
+import { bearerOf, checkToken, type TokenCheck } from "../../domain/access.js";
 import { type Bucket, checkPath, resolveRoute, type Upstream } from "../../domain/routes.js";
 import { contentTooLarge } from "./problems.js";
 import type { UpstreamProxy } from "./proxy.js";
@@ -65,13 +71,36 @@ const guardPath: RequestHandler = (req, _res, next) => {
 };
 
 /**
- * `/api/*`: CORS, then per request: the route's policy, the body limit by Content-Length, the
- * token (verified here, and again by the service), the rate limits, and finally the proxy.
+ * `/api/*`: CORS; then for every request the token is read and the rate limits counted (so every
+ * answer, a 404 included, carries the RateLimit headers); then the path guard, the route's
+ * policy, the body limit by Content-Length, the token verdict, and finally the proxy.
  */
 export function apiRoutes(app: Express, deps: ApiDeps): void {
   const { verifier, rateLimits, proxies, bodyLimits } = deps;
 
-  const forward = async (req: Request, res: Response) => {
+  const admit = async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get("authorization");
+    const token = await checkToken(verifier, header === undefined ? undefined : bearerOf(header));
+    res.locals.token = token;
+    if (token.kind === "valid") res.locals.user = token.user;
+
+    const address = clientAddress(req);
+    const draws: { bucket: Bucket; key: string }[] = [
+      { bucket: "api", key: token.kind === "valid" ? `user:${token.user.id}` : `ip:${address}` },
+      ...(resolveRoute(req.method, req.path)?.buckets ?? []).map((bucket) => ({
+        bucket,
+        key: `ip:${address}`,
+      })),
+    ];
+    const decision = await rateLimits.take(draws);
+    if (decision.kind !== "unknown") res.set(rateLimitHeaders(decision.buckets));
+    if (decision.kind === "limited") {
+      throw tooManyRequests("Too many requests; slow down and retry later", decision.retryAfterSeconds);
+    }
+    next();
+  };
+
+  const forward = (req: Request, res: Response) => {
     const route = resolveRoute(req.method, req.path);
     if (!route) throw notFound(`No route for ${req.method} ${req.originalUrl.split("?")[0]}`);
     const limit = route.body === "upload" ? bodyLimits.upload : bodyLimits.json;
@@ -82,21 +111,7 @@ export function apiRoutes(app: Express, deps: ApiDeps): void {
       throw contentTooLarge(limit);
     }
 
-    const header = req.get("authorization");
-    const token = await checkToken(verifier, header === undefined ? undefined : bearerOf(header));
-    if (token.kind === "valid") res.locals.user = token.user;
-
-    const address = clientAddress(req);
-    const draws: { bucket: Bucket; key: string }[] = [
-      { bucket: "api", key: token.kind === "valid" ? `user:${token.user.id}` : `ip:${address}` },
-      ...route.buckets.map((bucket) => ({ bucket, key: `ip:${address}` })),
-    ];
-    const decision = await rateLimits.take(draws);
-    if (decision.kind !== "unknown") res.set(rateLimitHeaders(decision.buckets));
-    if (decision.kind === "limited") {
-      throw tooManyRequests("Too many requests; slow down and retry later", decision.retryAfterSeconds);
-    }
-
+    const token = res.locals.token as TokenCheck;
     if (token.kind === "invalid") throw unauthorized("The access token is invalid or expired");
     if (token.kind === "unverifiable") {
       deps.logger.warn({ err: token.reason }, "cannot fetch the token keys (JWKS)");
@@ -108,7 +123,7 @@ export function apiRoutes(app: Express, deps: ApiDeps): void {
   };
 
   const router = express.Router();
-  router.use(guardPath);
+  router.use(admit, guardPath);
   for (const prefix of PREFIXES) router.all(`/${prefix}{/*rest}`, forward);
   app.use("/api", apiSecurityHeaders, corsMiddleware(deps.corsOrigins), router);
 }
