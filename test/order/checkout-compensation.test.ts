@@ -139,7 +139,7 @@ describe("checkout compensation", () => {
 });
 
 describe("payment results", () => {
-  it("a visa order ends paid and a declined one payment_failed with its reason", async () => {
+  it("a visa order ends paid, a declined one payment_failed with its reason, and an order is charged once", async () => {
     const a = await buyer(1);
     const b = await buyer(1);
     const paid = await checkout(a.token, randomUUID(), "tok_visa");
@@ -167,6 +167,42 @@ describe("payment results", () => {
     ]);
     const metrics = await (await fetch(`${platform.url("payment")}/metrics`)).text();
     expect(metrics).toMatch(/shopstream_payments_total\{[^}]*result="completed"[^}]*\} [1-9]/);
+
+    // Another order.created for the same order (a new event id, say a replayed export) charges nothing.
+    const again = {
+      id: randomUUID(),
+      type: "order.created",
+      occurredAt: new Date().toISOString(),
+      data: {
+        orderId: paid.body.id,
+        userId: a.id,
+        totalCents: 2500,
+        currency: "EUR",
+        paymentToken: "tok_visa",
+      },
+    };
+    const conn = await amqplib.connect(amqpUrl());
+    const ch = await conn.createConfirmChannel();
+    ch.publish(platform.broker.exchange, again.type, Buffer.from(JSON.stringify(again)), {
+      persistent: true,
+    });
+    await ch.waitForConfirms();
+    await conn.close();
+    const paymentDb = platform.db("payment");
+    await expect
+      .poll(
+        async () =>
+          (await paymentDb.query<unknown[]>("SELECT 1 FROM processed_events WHERE event_id = ?", [again.id]))
+            .length,
+      )
+      .toBe(1);
+    const rows = await paymentDb.query<unknown[]>("SELECT 1 FROM payments WHERE order_id = ?", [
+      paid.body.id,
+    ]);
+    const published = await paymentDb.query<unknown[]>("SELECT 1 FROM outbox WHERE payload LIKE ?", [
+      `%${paid.body.id}%`,
+    ]);
+    expect([rows.length, published.length]).toEqual([1, 1]);
   });
 
   it("a payment result for an order cancelled meanwhile is recorded and ignored, and a duplicate applies once", async () => {
