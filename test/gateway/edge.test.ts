@@ -296,4 +296,12 @@ describe("gateway: routing, tokens and edge headers", () => {
     expect(res.status).toBe(200);
     expect(res.body.checks).toEqual({ redis: "ok", jwks: "ok" });
   });
+
+  it("exposes request latency by service route and upstream outcomes on /metrics", async () => {
+    const metrics = await (await fetch(`${gw}/metrics`)).text();
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/api\/products\{\/\*rest\}"/);
+    expect(metrics).toMatch(
+      /shopstream_gateway_upstream_requests_total\{[^}]*upstream="product"[^}]*outcome="answered"/,
+    );
+  });
 });

@@ -29,6 +29,9 @@ const PREFIXES: Record<string, Upstream> = {
   analytics: "analytics",
 };
 
+/** The first path segments the gateway routes. */
+export const API_PREFIXES = Object.keys(PREFIXES);
+
 /** Auth paths that act on the signed-in user; the rest (register, login, refresh) are public. */
 const AUTH_USER_PATHS = new Set(["/auth/me", "/auth/logout"]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -10,7 +10,7 @@ import express, {
 } from "express";
 import type { BucketState, RateLimits } from "../../data-access/rate-limits.js";
 import { bearerOf, checkToken, type TokenCheck } from "../../domain/access.js";
-import { type Bucket, checkPath, resolveRoute, type Upstream } from "../../domain/routes.js";
+import { API_PREFIXES, type Bucket, checkPath, resolveRoute, type Upstream } from "../../domain/routes.js";
 import { contentTooLarge } from "./problems.js";
 import type { UpstreamProxy } from "./proxy.js";
 
@@ -22,9 +22,6 @@ export interface ApiDeps {
   bodyLimits: { json: number; upload: number };
   logger: Logger;
 }
-
-/** Path prefixes under `/api`, each a route of its own so that metrics are labelled by service. */
-const PREFIXES = ["auth", "products", "cart", "orders", "notifications", "analytics"];
 
 /** `RateLimit-Policy` and `RateLimit` (IETF draft-ietf-httpapi-ratelimit-headers), one item per bucket. */
 export function rateLimitHeaders(buckets: BucketState[]): Record<string, string> {
@@ -124,6 +121,7 @@ export function apiRoutes(app: Express, deps: ApiDeps): void {
 
   const router = express.Router();
   router.use(admit, guardPath);
-  for (const prefix of PREFIXES) router.all(`/${prefix}{/*rest}`, forward);
+  // A route per prefix, so the request histogram is labelled by service (`/api/cart{/*rest}`).
+  for (const prefix of API_PREFIXES) router.all(`/${prefix}{/*rest}`, forward);
   app.use("/api", apiSecurityHeaders, corsMiddleware(deps.corsOrigins), router);
 }
