@@ -221,6 +221,18 @@ describe("managing the catalog", () => {
     ).toBe(true);
   });
 
+  it("gives a product created without a SKU a unique one from its category", async () => {
+    const make = () =>
+      api(`${url}/products`, {
+        token: bed.adminToken,
+        body: { name: "Reading Lamp", category: "Lighting", priceCents: 2900 },
+      });
+    const [a, b] = [await make(), await make()];
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.sku).toMatch(/^LIG-[0-9A-F]{8}$/);
+    expect(b.body.sku).not.toBe(a.body.sku);
+  });
+
   it("refuses a second product with the same SKU (any case) with a 409", async () => {
     const dup = await api(`${url}/products`, {
       token: bed.adminToken,

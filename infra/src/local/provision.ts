@@ -2,7 +2,9 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import amqplib from "amqplib";
 import * as mariadb from "mariadb";
+import { createClient } from "redis";
 import { type Platform, type SecretName, secretsOf, type Workload } from "../model/index.js";
 import type { LocalEndpoints } from "./endpoints.js";
 
@@ -59,13 +61,15 @@ export async function provisionDatabases(
   platform: Platform,
   secrets: LocalSecrets,
   endpoints: LocalEndpoints,
+  prefix = "",
 ) {
-  const owned = platform.workloads.filter((w) => w.local).flatMap((w) => w.databases);
+  const owned = ownedDatabases(platform, prefix);
   const conn = await mariadb.createConnection({ ...endpoints.mariadb, connectTimeout: 5000 });
   try {
     for (const db of owned) {
       const pw = secrets.values[db.passwordSecret];
       if (!pw) throw new Error(`no password generated for ${db.user}`);
+      // Names are the model's own or a validated prefix of letters, digits and _, never input.
       await conn.query(
         `CREATE DATABASE IF NOT EXISTS \`${db.name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
       );
@@ -79,4 +83,41 @@ export async function provisionDatabases(
     await conn.end();
   }
   return owned.map((d) => d.name);
+}
+
+/** The databases of the local run's services, under an optional isolation prefix. */
+export function ownedDatabases(platform: Platform, prefix = "") {
+  return platform.workloads
+    .filter((w) => w.local)
+    .flatMap((w) => w.databases)
+    .map((d) => ({ ...d, name: `${prefix}${d.name}`, user: `${prefix}${d.user}` }));
+}
+
+/** Removes what an isolated run (tests, benchmark) created: its databases, users, keys and queues. */
+export async function removeIsolatedData(platform: Platform, endpoints: LocalEndpoints, prefix: string) {
+  if (!prefix) throw new Error("refusing to remove the data of a run without an isolation prefix");
+  const conn = await mariadb.createConnection({ ...endpoints.mariadb, connectTimeout: 5000 });
+  try {
+    for (const db of ownedDatabases(platform, prefix)) {
+      await conn.query(`DROP DATABASE IF EXISTS \`${db.name}\``);
+      for (const host of ["%", "localhost"]) await conn.query("DROP USER IF EXISTS ?@?", [db.user, host]);
+    }
+  } finally {
+    await conn.end();
+  }
+  const redis = createClient({ socket: { host: endpoints.redis.host, port: endpoints.redis.port } });
+  await redis.connect();
+  for await (const keys of redis.scanIterator({ MATCH: `shopstream:${prefix}*`, COUNT: 500 })) {
+    if (keys.length) await redis.del(keys);
+  }
+  await redis.close();
+  const { host, port, user, password } = endpoints.rabbitmq;
+  const amqp = await amqplib.connect({ hostname: host, port, username: user, password });
+  const ch = await amqp.createChannel();
+  for (const q of platform.messaging.queues) {
+    for (const suffix of ["", ".retry", ".dead"]) await ch.deleteQueue(`${prefix}${q.name}${suffix}`);
+  }
+  await ch.deleteExchange(`${prefix}${platform.messaging.exchange}`);
+  await ch.deleteExchange(`${prefix}${platform.messaging.deadLetterExchange}`);
+  await amqp.close();
 }

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -13,7 +14,7 @@ import {
 } from "../model/index.js";
 import { type LocalEndpoints, localEndpoints } from "./endpoints.js";
 import { type PreflightFailure, preflight } from "./preflight.js";
-import { type LocalSecrets, provisionDatabases, writeLocalSecrets } from "./provision.js";
+import { type LocalSecrets, provisionDatabases, removeIsolatedData, writeLocalSecrets } from "./provision.js";
 import { type ManagedProcess, startProcess, stopAll, waitUntilReady } from "./supervisor.js";
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -29,6 +30,11 @@ export interface LocalRunOptions {
   /** Where generated state (admin password, images) lives; default `<repo>/.shopstream`. */
   stateDir?: string;
   readyTimeoutMs?: number;
+  /**
+   * Runs on databases, Redis keys and queues of its own, named with this prefix, so tests and the
+   * benchmark leave a developer's `npm run dev` data alone; `stop()` then removes them.
+   */
+  isolation?: string;
   /** Extra env per service over what the model renders (the benchmark lifts the rate limit). */
   overrides?: Record<string, Record<string, string>>;
   /** Called when a service exits on its own after start. */
@@ -43,6 +49,14 @@ export interface LocalRun {
   adminEmail: string;
   readySeconds: number;
   stop(): Promise<{ name: string; code: number | null }[]>;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const probe = createServer();
+    probe.once("error", () => resolvePort(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolvePort(true)));
+  });
 }
 
 /** The resolver of the local run: everything on 127.0.0.1, data stores where the machine has them. */
@@ -102,6 +116,19 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   }
 
+  const ports = localResolver(endpoints, "", { gateway: gatewayPort, offset });
+  for (const w of locals) {
+    const port = ports.port(w);
+    if (!(await portIsFree(port))) {
+      throw new Error(
+        `port ${port} (${w.name}) is already in use: is another run still up? Set LOCAL_PORT_OFFSET or GATEWAY_PORT to move it.`,
+      );
+    }
+  }
+
+  const isolation = options.isolation ?? "";
+  if (!/^[a-z0-9_]{0,20}$/.test(isolation)) throw new Error("isolation must be up to 20 of a-z, 0-9 and _");
+
   const stateDir = options.stateDir ?? join(REPO_ROOT, ".shopstream");
   const secrets = writeLocalSecrets(locals, stateDir, env);
   const processes: ManagedProcess[] = [];
@@ -110,17 +137,27 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     stopping = true;
     const results = await stopAll(processes, 25_000);
     secrets.remove();
+    if (isolation) await removeIsolatedData(platform, endpoints, isolation);
     return results;
   };
 
   try {
-    await provisionDatabases(platform, secrets, endpoints);
+    await provisionDatabases(platform, secrets, endpoints, isolation);
     const resolver = localResolver(endpoints, secrets.dir, { gateway: gatewayPort, offset });
     const width = Math.max(...locals.map((w) => w.name.length));
     for (const [i, w] of locals.entries()) {
       const rendered = renderEnv(platform, w, resolver);
       const port = resolver.port(w);
       rendered.PORT = String(port);
+      if (isolation) {
+        if (rendered.DB_NAME) rendered.DB_NAME = `${isolation}${rendered.DB_NAME}`;
+        if (rendered.DB_USER) rendered.DB_USER = `${isolation}${rendered.DB_USER}`;
+        if (rendered.REDIS_URL) rendered.REDIS_KEY_PREFIX = `shopstream:${isolation}`;
+        if (rendered.AMQP_URL) {
+          rendered.AMQP_EXCHANGE = `${isolation}${platform.messaging.exchange}`;
+          rendered.AMQP_QUEUE_PREFIX = isolation;
+        }
+      }
       if (endpoints.minio && w.name === "product") {
         // A developer's MinIO comes with its own keys rather than generated ones.
         delete rendered.MINIO_ACCESS_KEY_FILE;
@@ -132,6 +169,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
         PATH: env.PATH ?? "/usr/bin:/bin",
         HOME: env.HOME ?? REPO_ROOT,
         NODE_ENV: "production",
+        HOST: "127.0.0.1",
         ...rendered,
         ...options.overrides?.[w.name],
       };

@@ -89,6 +89,8 @@ export const commonEnv = {
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a SIGTERM drain may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: env.int(1000, 120_000, 20_000),
+  /** Address to listen on: all interfaces in a container, 127.0.0.1 in the local run. */
+  HOST: z.string().min(1).default("0.0.0.0"),
 };
 
 export const dbEnv = {

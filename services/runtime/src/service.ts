@@ -72,7 +72,7 @@ export async function startService<S extends z.ZodType>(
   options: StartOptions = {},
 ): Promise<RunningService<z.output<S>>> {
   const config = loadConfig(definition.configSchema, options.env ?? process.env) as Readonly<
-    z.output<S> & { LOG_LEVEL?: string; PORT?: number; SHUTDOWN_TIMEOUT_MS?: number }
+    z.output<S> & { LOG_LEVEL?: string; PORT?: number; SHUTDOWN_TIMEOUT_MS?: number; HOST?: string }
   >;
   const logger = options.logger ?? createLogger(definition.name, config.LOG_LEVEL ?? "info");
   const metrics = createMetrics(definition.name);
@@ -123,7 +123,7 @@ export async function startService<S extends z.ZodType>(
     ...(parts.parseJson === false ? { parseJson: false } : {}),
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? config.PORT ?? 0, options.host ?? "0.0.0.0", (err?: Error) =>
+    const s = app.listen(options.port ?? config.PORT ?? 0, options.host ?? config.HOST ?? "0.0.0.0", (err?: Error) =>
       err ? reject(err) : resolve(s),
     );
   });

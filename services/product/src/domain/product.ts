@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 /** The catalog's own vocabulary, free of HTTP and SQL. */
 
 export const PRODUCT_SORTS = ["price_asc", "price_desc", "name", "newest", "relevance"] as const;
@@ -75,6 +76,16 @@ export interface NewProduct {
 }
 
 export type ProductPatch = Partial<NewProduct>;
+
+/** A SKU for a product created without one: the category's initials and random hex. */
+export function generateSku(category: string): string {
+  const initials =
+    category
+      .replace(/[^A-Za-z0-9]/g, "")
+      .slice(0, 3)
+      .toUpperCase() || "SKU";
+  return `${initials}-${randomBytes(4).toString("hex").toUpperCase()}`;
+}
 
 export interface ProductFilter {
   category?: string | undefined;

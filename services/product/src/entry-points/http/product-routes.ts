@@ -8,7 +8,7 @@ import {
 } from "@shopstream/runtime";
 import express, { type Express, type Request, type RequestHandler } from "express";
 import type { Catalog } from "../../domain/catalog.js";
-import { toProductJson } from "../../domain/product.js";
+import { generateSku, toProductJson } from "../../domain/product.js";
 import { listQuerySchema, newProductSchema, productPatchSchema, uuid } from "./schemas.js";
 
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -69,7 +69,8 @@ export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: 
   });
 
   app.post("/products", ...admin, requireJson, async (req, res) => {
-    const product = await catalog.create(parse(newProductSchema, req.body));
+    const input = parse(newProductSchema, req.body);
+    const product = await catalog.create({ ...input, sku: input.sku ?? generateSku(input.category) });
     res.status(201).location(`/api/products/${product.id}`).json(toProductJson(product));
   });
 

@@ -31,7 +31,8 @@ const fields = {
 };
 
 export const newProductSchema = z.strictObject({
-  sku: fields.sku,
+  /** Optional: the admin page does not ask for one; a unique SKU is generated when absent. */
+  sku: fields.sku.optional(),
   name: fields.name,
   description: fields.description.default(""),
   category: fields.category,
