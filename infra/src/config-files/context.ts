@@ -10,15 +10,24 @@ export interface ConfigFileContext {
    * DNS `tasks.<service>` in Swarm (every replica), Kubernetes discovery in a cluster.
    */
   scrapeDiscovery(workload: Workload, port: number): Record<string, unknown>;
-  /** How Promtail discovers the containers whose logs it ships. */
-  logDiscovery: "docker";
+  /**
+   * How Promtail discovers the containers whose logs it ships: the Docker API, or the pods of
+   * these Kubernetes namespaces (log files on each node).
+   */
+  logDiscovery: "docker" | { kubernetes: { namespaces: string[] } };
   edge: EdgeOptions;
 }
 
 export interface EdgeOptions {
-  tls: { mode: "self-signed" | "acme"; acmeEmail?: string; acmeCaServer?: string };
+  /** `cert-manager` (Kubernetes): certificates arrive as Secrets named by the Ingress objects. */
+  tls: { mode: "self-signed" | "acme" | "cert-manager"; acmeEmail?: string; acmeCaServer?: string };
   /** Port HTTPS is published on, which the HTTP → HTTPS redirect must name. */
   httpsPort: number;
+  /**
+   * On Kubernetes, routes are Ingress objects of this class that Traefik's Kubernetes Ingress
+   * provider reads; the file provider keeps only the middlewares and the dashboard.
+   */
+  kubernetes?: { ingressClass: string; namespace: string; publishedService: string };
 }
 
 /** Labels every container of the platform carries; log discovery filters and groups by them. */

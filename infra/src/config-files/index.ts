@@ -71,12 +71,15 @@ function mountedFiles(platform: Platform, secret: boolean): string[] {
 /** Every non-secret file some workload mounts, by name. */
 export function renderConfigFiles(ctx: ConfigFileContext): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of mountedFiles(ctx.platform, false)) {
-    const generate = GENERATORS[name];
-    if (!generate) throw new Error(`no generator for the config file ${name}`);
-    out[name] = generate(ctx);
-  }
+  for (const name of mountedFiles(ctx.platform, false)) out[name] = renderConfigFile(name, ctx);
   return out;
+}
+
+/** One non-secret file; a target can watch what its generator reads (Kubernetes derives flows). */
+export function renderConfigFile(name: string, ctx: ConfigFileContext): string {
+  const generate = GENERATORS[name];
+  if (!generate) throw new Error(`no generator for the config file ${name}`);
+  return generate(ctx);
 }
 
 /** Every secret file some workload mounts, by name. */

@@ -59,40 +59,81 @@ export function lokiConfig(ctx: ConfigFileContext): Record<string, unknown> {
 
 /**
  * Promtail: discovers this stack's containers through the Docker API (socket mounted read-only),
- * labels each stream with its service, container and stream, and lifts the JSON `level` our
- * services log into a label.
+ * or on Kubernetes the pods of the platform's namespaces (their log files on its node), labels
+ * each stream with its service, container and stream, and lifts the JSON `level` our services
+ * log into a label.
  */
 export function promtailConfig(ctx: ConfigFileContext): Record<string, unknown> {
   const promtail = workload(ctx.platform, "promtail");
   const loki = workload(ctx.platform, "loki");
   if (!promtail || !loki) throw new Error("the platform has no promtail or loki workload");
   const env = ctx.platform.settings.environment;
-  const meta = (label: string) => `__meta_docker_container_label_${label.replace(/[^A-Za-z0-9]/g, "_")}`;
+  const discovery = ctx.logDiscovery;
   return {
     server: { http_listen_port: portByName(promtail, "http"), grpc_listen_port: 0, log_level: "warn" },
     positions: { filename: "/tmp/positions.yaml" },
     clients: [{ url: httpUrl(ctx, loki, portByName(loki, "http"), "/loki/api/v1/push") }],
-    scrape_configs: [
-      {
-        job_name: "containers",
-        docker_sd_configs: [
-          {
-            host: "unix:///var/run/docker.sock",
-            refresh_interval: "10s",
-            filters: [{ name: "label", values: [`${LABELS.stack}=${env}`] }],
-          },
-        ],
-        relabel_configs: [
-          { source_labels: [meta(LABELS.workload)], target_label: "service" },
-          { source_labels: [meta(LABELS.tier)], target_label: "tier" },
-          { source_labels: ["__meta_docker_container_name"], regex: "/(.*)", target_label: "container" },
-          { source_labels: ["__meta_docker_container_log_stream"], target_label: "stream" },
-          { target_label: "stack", replacement: env },
-        ],
-        pipeline_stages: [{ json: { expressions: { level: "level" } } }, { labels: { level: null } }],
-      },
-    ],
+    scrape_configs:
+      discovery === "docker" ? dockerLogScrape(env) : kubernetesLogScrape(env, discovery.kubernetes),
   };
+}
+
+function dockerLogScrape(env: string): Record<string, unknown>[] {
+  const meta = (label: string) => `__meta_docker_container_label_${label.replace(/[^A-Za-z0-9]/g, "_")}`;
+  return [
+    {
+      job_name: "containers",
+      docker_sd_configs: [
+        {
+          host: "unix:///var/run/docker.sock",
+          refresh_interval: "10s",
+          filters: [{ name: "label", values: [`${LABELS.stack}=${env}`] }],
+        },
+      ],
+      relabel_configs: [
+        { source_labels: [meta(LABELS.workload)], target_label: "service" },
+        { source_labels: [meta(LABELS.tier)], target_label: "tier" },
+        { source_labels: ["__meta_docker_container_name"], regex: "/(.*)", target_label: "container" },
+        { source_labels: ["__meta_docker_container_log_stream"], target_label: "stream" },
+        { target_label: "stack", replacement: env },
+      ],
+      pipeline_stages: [{ json: { expressions: { level: "level" } } }, { labels: { level: null } }],
+    },
+  ];
+}
+
+/**
+ * Pods of the given namespaces, read from the node's `/var/log/pods` (CRI format). `__host__`
+ * is the pod's node: Promtail (its HOSTNAME set to the node name) tails only its own node's files.
+ */
+function kubernetesLogScrape(env: string, k: { namespaces: string[] }): Record<string, unknown>[] {
+  const pod = (label: string) => `__meta_kubernetes_pod_label_${label.replace(/[^A-Za-z0-9]/g, "_")}`;
+  return [
+    {
+      job_name: "pods",
+      kubernetes_sd_configs: [{ role: "pod", namespaces: { names: k.namespaces } }],
+      relabel_configs: [
+        { source_labels: ["__meta_kubernetes_pod_node_name"], target_label: "__host__" },
+        { source_labels: [pod("app.kubernetes.io/name")], target_label: "service" },
+        { source_labels: [pod("app.kubernetes.io/component")], target_label: "tier" },
+        { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+        { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
+        { source_labels: ["__meta_kubernetes_pod_container_name"], target_label: "container" },
+        {
+          source_labels: ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"],
+          separator: "/",
+          target_label: "__path__",
+          replacement: "/var/log/pods/*$1/*.log",
+        },
+        { target_label: "stack", replacement: env },
+      ],
+      pipeline_stages: [
+        { cri: {} },
+        { json: { expressions: { level: "level" } } },
+        { labels: { level: null } },
+      ],
+    },
+  ];
 }
 
 export const lokiYaml = (ctx: ConfigFileContext) => toYaml(lokiConfig(ctx));

@@ -35,15 +35,23 @@ export function prometheusConfig(ctx: ConfigFileContext): Record<string, unknown
       : {}),
     scrape_configs: platform.workloads
       .filter((w) => w.scrape)
-      .map((w) => ({
-        job_name: w.name,
-        metrics_path: w.scrape!.path,
-        ...ctx.scrapeDiscovery(w, portByName(w, w.scrape!.port)),
-        relabel_configs: [
-          { target_label: "service", replacement: w.name },
-          { target_label: "tier", replacement: w.tier },
-        ],
-      })),
+      .map((w) => {
+        // Discovery may bring relabelling of its own (Kubernetes keeps the scrape port's target).
+        const { relabel_configs: discovered = [], ...discovery } = ctx.scrapeDiscovery(
+          w,
+          portByName(w, w.scrape!.port),
+        ) as { relabel_configs?: unknown[] };
+        return {
+          job_name: w.name,
+          metrics_path: w.scrape!.path,
+          ...discovery,
+          relabel_configs: [
+            ...discovered,
+            { target_label: "service", replacement: w.name },
+            { target_label: "tier", replacement: w.tier },
+          ],
+        };
+      }),
   };
 }
 

@@ -7,7 +7,8 @@ import { toYaml } from "./yaml.js";
 /** Hosts that only operators use: they sit behind basic auth at the edge. */
 export const ADMIN_HOSTS: PublicHost[] = ["traefik", "prometheus", "alertmanager"];
 export const DASHBOARD_USER = "admin";
-const CERT_RESOLVER = "letsencrypt";
+/** Traefik's ACME resolver; Kubernetes Ingress objects name it in an annotation. */
+export const CERT_RESOLVER = "letsencrypt";
 
 function edgeWorkload(platform: Platform): Workload {
   const edge = platform.workloads.find((w) => w.tier === "edge");
@@ -43,7 +44,19 @@ export function traefikStaticConfig(ctx: ConfigFileContext): Record<string, unkn
       },
       admin: { address: `:${portByName(edge, "admin")}` },
     },
-    providers: { file: { directory: dirname(mountPathOf(ctx.platform, "traefik-dynamic")), watch: true } },
+    providers: {
+      file: { directory: dirname(mountPathOf(ctx.platform, "traefik-dynamic")), watch: true },
+      ...(ctx.edge.kubernetes
+        ? {
+            kubernetesIngress: {
+              ingressClass: ctx.edge.kubernetes.ingressClass,
+              namespaces: [ctx.edge.kubernetes.namespace],
+              // Traefik writes its public address into each Ingress's status.
+              ingressEndpoint: { publishedService: ctx.edge.kubernetes.publishedService },
+            },
+          }
+        : {}),
+    },
     ...(acme
       ? {
           certificatesResolvers: {
@@ -66,7 +79,7 @@ export interface TraefikRouter {
   entryPoints: string[];
   service: string;
   middlewares?: string[];
-  tls: Record<string, unknown>;
+  tls?: Record<string, unknown>;
 }
 
 /**
@@ -88,6 +101,8 @@ export function traefikDynamicConfig(ctx: ConfigFileContext): {
   const services: Record<string, { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }> =
     {};
   for (const w of platform.workloads) {
+    // On Kubernetes, Ingress objects carry the routes to workloads; only the dashboard stays here.
+    if (ctx.edge.kubernetes && w.tier !== "edge") continue;
     w.routes.forEach((route, i) => {
       const host = platform.settings.hosts[route.host];
       const rule =
@@ -107,13 +122,21 @@ export function traefikDynamicConfig(ctx: ConfigFileContext): {
           },
         };
       }
-      routers[routerName] = {
-        rule,
-        entryPoints: ["websecure"],
-        service,
-        ...(ADMIN_HOSTS.includes(route.host) ? { middlewares: ["admin-auth"] } : {}),
-        tls: acme ? { certResolver: CERT_RESOLVER } : {},
-      };
+      routers[routerName] = ctx.edge.kubernetes
+        ? {
+            // The dashboard host's Ingress (TLS, basic auth) reaches this entry point through
+            // the edge's own Service, on the port the route names.
+            rule: "PathPrefix(`/api`) || PathPrefix(`/dashboard`)",
+            entryPoints: [route.port],
+            service,
+          }
+        : {
+            rule,
+            entryPoints: ["websecure"],
+            service,
+            ...(ADMIN_HOSTS.includes(route.host) ? { middlewares: ["admin-auth"] } : {}),
+            tls: acme ? { certResolver: CERT_RESOLVER } : {},
+          };
     });
   }
   return {
@@ -123,7 +146,9 @@ export function traefikDynamicConfig(ctx: ConfigFileContext): {
       middlewares: {
         "security-headers": {
           headers: {
-            ...(acme ? { stsSeconds: 31536000, stsIncludeSubdomains: true } : {}),
+            ...(ctx.edge.tls.mode !== "self-signed"
+              ? { stsSeconds: 31536000, stsIncludeSubdomains: true }
+              : {}),
             contentTypeNosniff: true,
             frameDeny: true,
             referrerPolicy: "strict-origin-when-cross-origin",
