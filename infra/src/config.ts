@@ -45,6 +45,16 @@ const hostname = z
     error: "must be a lower-case DNS name such as shop.example.com",
   });
 const email = z.email({ error: "must be an e-mail address" });
+/** A Kubernetes object name (RFC 1123 subdomain) and a namespace name (RFC 1123 label). */
+const dnsSubdomain = z
+  .string()
+  .regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, {
+    error: "must be a lower-case Kubernetes name such as letsencrypt-prod",
+  });
+const dnsLabel = (max: number) =>
+  z.string().regex(new RegExp(`^(?=.{1,${max}}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$`), {
+    error: `must be a lower-case DNS label of at most ${max} characters`,
+  });
 const registryHost = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, {
   error: "must be a registry such as registry.example.com:5000 or ghcr.io/acme",
 });
@@ -55,7 +65,7 @@ const registryHost = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, 
  */
 export const CONFIG_DOCS = {
   target:
-    "Where the platform runs: `docker` (one host or a Swarm). `kubernetes` is reserved for the Kubernetes target.",
+    "Where the platform runs: `docker` (one host or a Swarm) or `kubernetes` (the cluster of a kubeconfig context, see docs/kubernetes.md).",
   "docker.swarm":
     "`true` renders every workload as a Swarm service (`docker swarm init` first); `false` runs containers on one host.",
   "docker.host":
@@ -69,12 +79,15 @@ export const CONFIG_DOCS = {
   httpPort: "Host port Traefik publishes for HTTP (redirects to HTTPS).",
   httpsPort: "Host port Traefik publishes for HTTPS; URLs carry it when it is not 443.",
   "tls.mode":
-    "`self-signed`: Traefik's default certificate (browsers warn; fine on a laptop). `acme`: Let's Encrypt certificates for every host (needs a public domain, ports 80/443 reachable, and `tls.acmeEmail`).",
+    "`self-signed`: Traefik's default certificate (browsers warn; fine on a laptop). `acme`: Let's Encrypt certificates for every host (needs a public domain, ports 80/443 reachable, and `tls.acmeEmail`). `cert-manager` (Kubernetes only): cert-manager issues every host's certificate from `tls.clusterIssuer`.",
   "tls.acmeEmail": "Contact e-mail for the ACME account; required with `tls.mode: acme`.",
   "tls.acmeCaServer": "ACME directory URL, e.g. Let's Encrypt staging while testing; defaults to production.",
+  "tls.clusterIssuer":
+    "cert-manager ClusterIssuer that signs the certificates (it must exist in the cluster); required with `tls.mode: cert-manager`.",
   "registry.server":
     "Registry the service images are tagged for, e.g. `ghcr.io/acme`. Unset: images stay on the engine.",
-  "registry.push": "`true` pushes the built images to `registry.server` (needed for a multi-node Swarm).",
+  "registry.push":
+    "`true` pushes the built images to `registry.server` (needed for a multi-node Swarm; required on Kubernetes, whose nodes pull them).",
   "registry.username": "Registry user for pushing; the password is the secret `registryPassword`.",
   registryPassword: "Registry password or token (`pulumi config set --secret registryPassword …`).",
   registryMirror:
@@ -94,6 +107,16 @@ export const CONFIG_DOCS = {
   metricsRetentionDays: "Days Prometheus keeps metrics.",
   protect: "`true` protects the stateful volumes from `pulumi destroy` (use in prod).",
   rabbitmqUser: "Name of the RabbitMQ application user (its password is generated).",
+  "kubernetes.context": "kubeconfig context to deploy to; defaults to the current context.",
+  "kubernetes.namespace":
+    "Namespace of the platform, created and labelled for the `restricted` Pod Security Standard; Promtail runs in `<namespace>-node-agents`.",
+  "kubernetes.storageClass":
+    "StorageClass of the persistent volume claims; defaults to the cluster's default class.",
+  "kubernetes.ingressClass": "Name of the IngressClass Traefik serves; defaults to `shopstream-<stack>`.",
+  "kubernetes.edgeReplicas":
+    "Traefik replicas; defaults to 2, or 1 with `tls.mode: acme` (its certificates live on one volume), which allows no more.",
+  "kubernetes.serviceType":
+    "How Traefik's HTTP and HTTPS ports are exposed: `LoadBalancer` (cloud load balancer, MetalLB) or `NodePort`.",
 } as const;
 
 const HOST_NAMES = ["app", "grafana", "traefik", "prometheus", "alertmanager"] as const;
@@ -131,9 +154,10 @@ const schema = z
     httpsPort: int(1, 65535, 443),
     tls: z
       .object({
-        mode: oneOf(["self-signed", "acme"] as const, "self-signed"),
+        mode: oneOf(["self-signed", "acme", "cert-manager"] as const, "self-signed"),
         acmeEmail: email.optional(),
         acmeCaServer: z.url({ error: "must be an https URL" }).optional(),
+        clusterIssuer: dnsSubdomain.optional(),
       })
       .strict()
       .default({ mode: "self-signed" }),
@@ -165,6 +189,30 @@ const schema = z
       .string()
       .regex(/^[a-z][a-z0-9_-]{0,31}$/, { error: "must be a lower-case user name" })
       .default("shopstream"),
+    kubernetes: z
+      .object(
+        {
+          context: z.string().min(1, { error: "must name a kubeconfig context" }).optional(),
+          // Leaves room for the `-node-agents` suffix within a namespace name's 63 characters.
+          namespace: dnsLabel(50).default("shopstream"),
+          storageClass: dnsSubdomain.optional(),
+          ingressClass: dnsSubdomain.optional(),
+          edgeReplicas: z
+            .preprocess(
+              fromString,
+              z
+                .number({ error: "must be an integer between 1 and 10" })
+                .int({ error: "must be an integer between 1 and 10" })
+                .min(1, { error: "must be an integer between 1 and 10" })
+                .max(10, { error: "must be an integer between 1 and 10" }),
+            )
+            .optional(),
+          serviceType: oneOf(["LoadBalancer", "NodePort"] as const, "LoadBalancer"),
+        },
+        { error: 'must be an object such as {"namespace": "shopstream"}' },
+      )
+      .strict()
+      .default({ namespace: "shopstream", serviceType: "LoadBalancer" }),
   })
   .superRefine((c, ctx) => {
     if (c.maxReplicas !== 0 && c.maxReplicas < c.appReplicas) {
@@ -196,10 +244,48 @@ const schema = z
     if (c.httpPort === c.httpsPort) {
       ctx.addIssue({ code: "custom", path: ["httpsPort"], message: "must differ from httpPort" });
     }
+    if (c.tls.mode === "cert-manager") {
+      if (c.target !== "kubernetes") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["tls", "mode"],
+          message: "cert-manager needs target kubernetes",
+        });
+      } else if (!c.tls.clusterIssuer) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["tls", "clusterIssuer"],
+          message: "is required when tls.mode is cert-manager",
+        });
+      }
+    }
+    if (c.target === "kubernetes") {
+      // The cluster's nodes pull the service images: they must be in a registry.
+      if (!c.registry.server) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["registry", "server"],
+          message: "is required when target is kubernetes (the nodes pull the service images from it)",
+        });
+      } else if (!c.registry.push) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["registry", "push"],
+          message: "must be true when target is kubernetes (the nodes pull the service images from it)",
+        });
+      }
+      if (c.tls.mode === "acme" && (c.kubernetes.edgeReplicas ?? 1) > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["kubernetes", "edgeReplicas"],
+          message: "must be 1 with tls.mode acme (Traefik keeps its ACME certificates on one volume)",
+        });
+      }
+    }
   });
 
 /** Keys holding structured values (YAML maps in Pulumi.<stack>.yaml). */
-const OBJECT_KEYS = new Set(["docker", "hosts", "tls", "registry"]);
+const OBJECT_KEYS = new Set(["docker", "hosts", "tls", "registry", "kubernetes"]);
 /** Keys read only as secrets. */
 export const SECRET_KEYS = ["registryPassword"] as const;
 export const KNOWN_KEYS = [...Object.keys(schema.shape), ...SECRET_KEYS];
@@ -253,11 +339,6 @@ export function parseStackConfig(raw: Record<string, string | undefined>, stack:
     throw new ConfigError(`${CONFIG_NAMESPACE}:${path.join(".")} ${message}`);
   }
   const c = parsed.data;
-  if (c.target === "kubernetes") {
-    throw new ConfigError(
-      `${CONFIG_NAMESPACE}:target kubernetes is rendered by the Kubernetes target, which this program does not include yet; use docker`,
-    );
-  }
   const publicHosts: Record<PublicHost, string> = {
     app: c.hosts.app ?? c.domain,
     grafana: c.hosts.grafana ?? `grafana.${c.domain}`,
@@ -287,6 +368,9 @@ export function platformSettings(c: StackConfig): PlatformSettings {
     resourceScale: c.resourceScale,
     logLevel: c.logLevel,
     retentionDays: { metrics: c.metricsRetentionDays, logs: c.logRetentionDays },
+    ...(c.target === "kubernetes"
+      ? { edgeReplicas: c.kubernetes.edgeReplicas ?? (c.tls.mode === "acme" ? 1 : 2) }
+      : {}),
   };
 }
 

@@ -44,7 +44,7 @@ describe("stack configuration", () => {
     [{ resourceScale: 100 }, "shopstream:resourceScale must be a number between 0.25 and 8"],
     [{ domain: "Shop Stream" }, "shopstream:domain must be a lower-case DNS name"],
     [{ appReplica: 2 }, "shopstream:appReplica is not a setting of this program"],
-    [{ target: "kubernetes" }, "shopstream:target kubernetes is rendered by the Kubernetes target"],
+    [{ target: "kubernetes" }, "shopstream:registry.server is required when target is kubernetes"],
   ])("stops the program before any resource when %j, naming the key", async (settings, message) => {
     await expect(runStack(settings)).rejects.toThrow(message);
   });

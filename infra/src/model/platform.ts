@@ -534,7 +534,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
     health: execHealth(["traefik", "healthcheck", "--configFile=/etc/traefik/traefik.yml"], 10),
     routes: [{ host: "traefik", pathPrefix: "/", port: "admin" }],
     scrape: { port: "admin", path: "/metrics" },
-    replicas: 1,
+    replicas: s.edgeReplicas ?? 1,
     resources: { cpuMillis: scale(100), memoryMiB: scale(128) },
     dependsOn: ["storefront", "gateway"],
     user: "65532:65532",

@@ -246,6 +246,8 @@ export interface PlatformSettings {
   logLevel: "debug" | "info" | "warn" | "error";
   /** How long metrics (Prometheus) and logs (Loki) are kept; defaults 15 and 7 days. */
   retentionDays?: { metrics: number; logs: number };
+  /** Replicas of the edge where it can share its state (Kubernetes); defaults to 1. */
+  edgeReplicas?: number;
 }
 
 export interface Platform {
