@@ -5,6 +5,7 @@ import {
   type StackValidationPolicy,
   validateResourceOfType,
 } from "@pulumi/policy";
+import { KUBERNETES_RESOURCE_RULES, KUBERNETES_STACK_RULES } from "./kubernetes";
 import { RESOURCE_RULES, type ResourceInputs, STACK_RULES, type TYPES } from "./rules";
 
 /** The resource classes the rules' kinds stand for. */
@@ -31,7 +32,20 @@ const resourcePolicies: ResourceValidationPolicy[] = Object.entries(RESOURCE_RUL
   ),
 }));
 
-const stackPolicies: StackValidationPolicy[] = Object.entries(STACK_RULES).map(([name, rule]) => ({
+// Kubernetes rules read any resource's inputs and pick the kinds they apply to themselves.
+const kubernetesPolicies: ResourceValidationPolicy[] = Object.entries(KUBERNETES_RESOURCE_RULES).map(
+  ([name, rule]) => ({
+    name,
+    description: rule.description,
+    validateResource: (args, reportViolation) => {
+      const inputs: ResourceInputs = { type: args.type, name: args.name, props: args.props };
+      for (const violation of rule.check(inputs)) reportViolation(violation);
+    },
+  }),
+);
+
+const stackRules = { ...STACK_RULES, ...KUBERNETES_STACK_RULES };
+const stackPolicies: StackValidationPolicy[] = Object.entries(stackRules).map(([name, rule]) => ({
   name,
   description: rule.description,
   validateStack: (args, reportViolation) => {
@@ -46,5 +60,5 @@ const stackPolicies: StackValidationPolicy[] = Object.entries(STACK_RULES).map((
  */
 new PolicyPack("shopstream", {
   enforcementLevel: "mandatory",
-  policies: [...resourcePolicies, ...stackPolicies],
+  policies: [...resourcePolicies, ...kubernetesPolicies, ...stackPolicies],
 });

@@ -62,7 +62,7 @@ export function requireMemoryLimit(r: ResourceInputs): string[] {
  * (`JWT_SIGNING_KEY`, `API_TOKEN`). A KEY or TOKEN in the middle names something else
  * (`REDIS_KEY_PREFIX`, `ACCESS_TOKEN_TTL_SECONDS`).
  */
-const SECRET_NAME = /PASSWORD|PASSWD|SECRET|(^|[_.])(KEY|TOKEN|CREDENTIALS)$/i;
+export const SECRET_NAME = /PASSWORD|PASSWD|SECRET|(^|[_.])(KEY|TOKEN|CREDENTIALS)$/i;
 
 /** No secret-looking variable carries a plain value: secrets arrive as `*_FILE` paths. */
 export function noPlainSecretEnv(r: ResourceInputs): string[] {
