@@ -1,4 +1,5 @@
 import type { ClientRequest, IncomingMessage } from "node:http";
+import { Agent as HttpAgent } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "@shopstream/runtime";
 import type { Request, Response } from "express";
@@ -79,9 +80,17 @@ export function createUpstreamProxy(options: {
     return true;
   };
   const requestIdOf = (req: IncomingMessage) => req.headers["x-request-id"];
+  const upstreamAgent = new HttpAgent({
+    keepAlive: true,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    timeout: 60_000,
+  });
 
   const proxy = createProxyMiddleware<Request, Response>({
     target: options.target,
+    // Reused connections: a new TCP handshake per proxied request cost half the throughput.
+    agent: upstreamAgent,
     changeOrigin: true,
     // Appends the client to X-Forwarded-For (and sets -Proto, -Host, -Port) for the service.
     xfwd: true,
