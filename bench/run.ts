@@ -158,10 +158,10 @@ function peakRss(pid: number | undefined): number {
 async function main() {
   const base = await baseline();
   const run = await startLocalRun({
-    env: { ...process.env, LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "2000", LOG_LEVEL: "warn" },
+    env: { ...process.env, LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "2100", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
     stateDir: mkdtempSync(join(tmpdir(), "shopstream-bench-")),
     isolation: "bench_",
-    overrides: { gateway: { RATE_LIMIT_PER_MINUTE: "100000000" } },
+    overrides: { gateway: { RATE_LIMIT_PER_MINUTE: "1000000", AUTH_RATE_LIMIT_PER_MINUTE: "1000000" } },
   });
   try {
     const api = `${run.url}/api`;
