@@ -130,7 +130,13 @@ async function checkouts(
     }),
   );
   const seconds = (Date.now() - started) / 1000;
-  const after = await json(`${api}/products/${productId}`);
+  // Read the stock once the platform has caught up (the gateway may be shedding load briefly).
+  let after = await json(`${api}/products/${productId}`);
+  for (let i = 0; i < 50 && after.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    after = await json(`${api}/products/${productId}`);
+  }
+  if (after.status !== 200) throw new Error(`could not read the bench product's stock: ${after.status}`);
   const stockUsed = initialStock - Number(after.body.stock);
   latencies.sort((a, b) => a - b);
   return {
