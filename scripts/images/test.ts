@@ -17,7 +17,8 @@
  *
  * Options: --cold (prune the BuildKit cache first, to measure a cold build), --no-rebuild.
  * Env: IMAGES_PORT_OFFSET (400), IMAGES_BUILD_PARALLEL (2), IMAGES_BUILDER (buildkit|classic),
- * IMAGES_ONLY (comma-separated workloads; the journeys need them all), CHROMIUM_PATH.
+ * IMAGES_ONLY (comma-separated workloads; the journeys need them all), CHROMIUM_PATH,
+ * IMAGES_STRICT_MODEL=1 (no stand-in tmpfs where the model lacks a writable folder).
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -73,6 +74,8 @@ const BUILD_PARALLEL = Math.max(1, Number(process.env.IMAGES_BUILD_PARALLEL ?? 2
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const COLD = process.argv.includes("--cold");
 const REBUILD = !process.argv.includes("--no-rebuild");
+/** Run exactly what the model says even where it leaves a written folder on a read-only root. */
+const STRICT_MODEL = process.env.IMAGES_STRICT_MODEL === "1";
 /** The image's HEALTHCHECK command, probed every second so start-to-healthy is measured closely. */
 const HEALTH_INTERVAL_S = 1;
 
@@ -466,7 +469,7 @@ async function main(): Promise<number> {
     modelGaps.push(...gaps);
     for (const g of gaps) {
       log(
-        `MODEL GAP: ${g.workload} writes ${g.variable}=${g.path}, which the model leaves on its read-only root (no volume, no tmpfs); mounting a tmpfs there for this run`,
+        `MODEL GAP: ${g.workload} writes ${g.variable}=${g.path}, which the model leaves on its read-only root (no volume, no tmpfs); ${STRICT_MODEL ? "IMAGES_STRICT_MODEL=1: running it as the model says" : "mounting a tmpfs there for this run"}`,
       );
     }
     const [uid = "0", gid = uid] = (w.user ?? "0").split(":");
@@ -480,7 +483,7 @@ async function main(): Promise<number> {
         env,
         mounts: secretMounts(w, secrets, mountsDir),
         network: isNodeService(w) ? { kind: "host" } : { kind: "publish", hostPort: published(w) },
-        extraTmpfs: gaps.map((g) => ({ path: g.path, uid, gid })),
+        extraTmpfs: STRICT_MODEL ? [] : gaps.map((g) => ({ path: g.path, uid, gid })),
         healthIntervalSeconds: HEALTH_INTERVAL_S,
       }),
     );
