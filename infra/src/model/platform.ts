@@ -9,6 +9,7 @@ import type {
   Route,
   SecretName,
   SecretSpec,
+  Volume,
   Workload,
 } from "./types.js";
 
@@ -130,6 +131,7 @@ interface AppSpec {
   memoryMiB: number;
   autoscale?: boolean;
   networksExtra?: ("frontend" | "data")[];
+  volumes?: Volume[];
 }
 
 function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
@@ -202,7 +204,7 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
       ...(usesData ? (["data"] as const) : []),
       "monitoring",
     ],
-    volumes: [],
+    volumes: spec.volumes ?? [],
     configFiles: [],
     health: httpHealth("/health", "node"),
     readinessPath: "/ready",
@@ -295,6 +297,12 @@ function appServices(s: PlatformSettings): Workload[] {
       verifiesTokens: true,
       env: productEnv,
       dependsOnExtra: productDeps,
+      // Images in a folder need somewhere writable under a read-only root: a named volume on
+      // Docker; on Kubernetes each replica's scratch (use MinIO there to share them).
+      volumes:
+        s.images === "local" && s.environment !== "local"
+          ? [{ name: "product-images", mountPath: "/data/images", sizeGi: 5, ownedBy: "1000:1000" }]
+          : [],
       memoryMiB: 160,
       autoscale: true,
     },
