@@ -70,7 +70,9 @@ function percentile(sorted: number[], p: number): number {
 async function checkouts(
   api: string,
   adminToken: string,
-): Promise<Row & { oversold: boolean; stockUsed: number }> {
+): Promise<
+  Row & { oversold: boolean; stockUsed: number; unitsOrdered: number; errorsByStatus: Record<string, number> }
+> {
   const initialStock = 1_000_000;
   const product = await json(`${api}/products`, {
     method: "POST",
@@ -103,6 +105,7 @@ async function checkouts(
     }),
   );
   const latencies: number[] = [];
+  const errorsByStatus: Record<string, number> = {};
   let errors = 0;
   let orders = 0;
   const deadline = Date.now() + DURATION_S * 1000;
@@ -123,9 +126,13 @@ async function checkouts(
           body: JSON.stringify({ paymentToken: "tok_visa" }),
         });
         latencies.push(performance.now() - t0);
-        if (add.status !== 201 && add.status !== 200) errors++;
+        for (const r of [add, order]) {
+          if (r.status >= 400) {
+            errors++;
+            errorsByStatus[r.status] = (errorsByStatus[r.status] ?? 0) + 1;
+          }
+        }
         if (order.status === 201) orders++;
-        else errors++;
       }
     }),
   );
@@ -138,6 +145,21 @@ async function checkouts(
   }
   if (after.status !== 200) throw new Error(`could not read the bench product's stock: ${after.status}`);
   const stockUsed = initialStock - Number(after.body.stock);
+  // A buyer's next cart add can land before order.created has emptied the cart, so an order may
+  // hold more than one unit: compare the stock with the units in every order of this product.
+  let unitsOrdered = 0;
+  for (let page = 1; ; page++) {
+    const list = await json(`${api}/orders?limit=100&page=${page}`, { token: adminToken });
+    const items = (list.body?.items ?? []) as {
+      status: string;
+      items: { productId: string; quantity: number }[];
+    }[];
+    for (const o of items) {
+      if (o.status === "payment_failed" || o.status === "cancelled") continue;
+      for (const line of o.items) if (line.productId === productId) unitsOrdered += line.quantity;
+    }
+    if (items.length < 100) break;
+  }
   latencies.sort((a, b) => a - b);
   return {
     name: `checkout (cart add + POST /api/orders), ${CHECKOUT_BUYERS} buyers`,
@@ -146,8 +168,10 @@ async function checkouts(
     p99Ms: Math.round(percentile(latencies, 99)),
     errors,
     requests: orders,
-    oversold: stockUsed !== orders || Number(after.body.stock) < 0,
+    oversold: Number(after.body.stock) < 0 || stockUsed !== unitsOrdered,
     stockUsed,
+    unitsOrdered,
+    errorsByStatus,
   };
 }
 
@@ -164,7 +188,11 @@ function peakRss(pid: number | undefined): number {
 async function main() {
   const base = await baseline();
   const run = await startLocalRun({
-    env: { ...process.env, LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "2100", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+    env: {
+      ...process.env,
+      LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "2100",
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    },
     stateDir: mkdtempSync(join(tmpdir(), "shopstream-bench-")),
     isolation: "bench_",
     overrides: { gateway: { RATE_LIMIT_PER_MINUTE: "1000000", AUTH_RATE_LIMIT_PER_MINUTE: "1000000" } },
@@ -211,7 +239,7 @@ async function main() {
       );
     }
     console.log(
-      `\nOversold: ${checkout.oversold ? "YES" : "no"} (orders ${checkout.requests}, stock used ${checkout.stockUsed})`,
+      `\nOversold: ${checkout.oversold ? "YES" : "no"} (orders ${checkout.requests}, units ordered ${checkout.unitsOrdered}, stock used ${checkout.stockUsed}; errors by status ${JSON.stringify(checkout.errorsByStatus)})`,
     );
     console.log("\n| service | peak RSS MiB |\n|---|---:|");
     for (const [name, mib] of Object.entries(rss)) console.log(`| ${name} | ${mib} |`);

@@ -35,6 +35,8 @@ export interface LocalRunOptions {
    * benchmark leave a developer's `npm run dev` data alone; `stop()` then removes them.
    */
   isolation?: string;
+  /** Extra node arguments per service, e.g. `--inspect` or `--cpu-prof` for profiling. */
+  nodeArgs?: Record<string, string[]>;
   /** Extra env per service over what the model renders (the benchmark lifts the rate limit). */
   overrides?: Record<string, Record<string, string>>;
   /** Called when a service exits on its own after start. */
@@ -173,11 +175,17 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
         ...rendered,
         ...options.overrides?.[w.name],
       };
-      const proc = startProcess(w.name, i, process.execPath, [join(w.local.workspace, w.local.entry)], {
-        cwd: REPO_ROOT,
-        env: childEnv,
-        width,
-      });
+      const proc = startProcess(
+        w.name,
+        i,
+        process.execPath,
+        [...(options.nodeArgs?.[w.name] ?? []), join(w.local.workspace, w.local.entry)],
+        {
+          cwd: REPO_ROOT,
+          env: childEnv,
+          width,
+        },
+      );
       processes.push(proc);
       void proc.exited.then((code) => {
         if (!stopping) options.onUnexpectedExit?.(w.name, code);

@@ -1,0 +1,57 @@
+/**
+ * `node --import tsx bench/profile.ts <service> [url path]`: loads one endpoint through the
+ * gateway for 8 s with the named service under `--cpu-prof`, and prints its hottest functions.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { startLocalRun } from "../infra/src/local/run.js";
+
+const service = process.argv[2] ?? "product";
+const dir = mkdtempSync(join(tmpdir(), "shopstream-prof-"));
+const run = await startLocalRun({
+  env: { ...process.env, LOCAL_PORT_OFFSET: "2200", LOG_LEVEL: "warn" },
+  stateDir: mkdtempSync(join(tmpdir(), "shopstream-prof-state-")),
+  isolation: "prof_",
+  nodeArgs: { [service]: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
+  overrides: { gateway: { RATE_LIMIT_PER_MINUTE: "1000000", ...(process.env.GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS } : {}) } },
+});
+const list = (await (await fetch(`${run.url}/api/products?limit=1`)).json()) as { items: { id: string }[] };
+const path = process.argv[3] ?? `/api/products/${list.items[0]!.id}`;
+const result = await autocannon({ url: `${run.url}${path}`, connections: 50, duration: 8 });
+console.log(`${path}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms`);
+await run.stop();
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+if (!file) throw new Error("no profile written");
+const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nodes: Node[] };
+const total = profile.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0);
+const byFrame = new Map<string, number>();
+for (const n of profile.nodes) {
+  const where = n.callFrame.url
+    .replace(/^.*node_modules\//, "")
+    .replace(/^file:\/\/.*\/services\//, "services/");
+  const key = `${n.callFrame.functionName || "(anonymous)"} ${where}:${n.callFrame.lineNumber}`;
+  byFrame.set(key, (byFrame.get(key) ?? 0) + (n.hitCount ?? 0));
+}
+const byPackage = new Map<string, number>();
+for (const n of profile.nodes) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(n.callFrame.url);
+  const key =
+    m?.[1] ??
+    (n.callFrame.url ? (n.callFrame.url.includes("/services/") ? "ours" : "node") : n.callFrame.functionName);
+  byPackage.set(key, (byPackage.get(key) ?? 0) + (n.hitCount ?? 0));
+}
+const top = (m: Map<string, number>, k: number) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k)
+    .map(([name, hits]) => `${((100 * hits) / total).toFixed(1).padStart(5)}%  ${name}`);
+console.log(`\nself time by package (${service}):\n${top(byPackage, 15).join("\n")}`);
+console.log(`\nhottest functions:\n${top(byFrame, 25).join("\n")}`);
