@@ -15,7 +15,12 @@ const run = await startLocalRun({
   stateDir: mkdtempSync(join(tmpdir(), "shopstream-prof-state-")),
   isolation: "prof_",
   nodeArgs: { [service]: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
-  overrides: { gateway: { RATE_LIMIT_PER_MINUTE: "1000000", ...(process.env.GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS } : {}) } },
+  overrides: {
+    gateway: {
+      RATE_LIMIT_PER_MINUTE: "1000000",
+      ...(process.env.GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS } : {}),
+    },
+  },
 });
 const list = (await (await fetch(`${run.url}/api/products?limit=1`)).json()) as { items: { id: string }[] };
 const path = process.argv[3] ?? `/api/products/${list.items[0]!.id}`;

@@ -225,7 +225,9 @@ async function main() {
       checkout: {
         oversold: checkout.oversold,
         stockUsed: checkout.stockUsed,
+        unitsOrdered: checkout.unitsOrdered,
         ordersCreated: checkout.requests,
+        errorsByStatus: checkout.errorsByStatus,
       },
       peakRssMiB: rss,
       totalPeakRssMiB: totalRss,
