@@ -1,6 +1,6 @@
 /**
  * The stack configuration: the only place that reads `pulumi.Config`. Every key is typed,
- * validated and documented here (docs/deploy.md repeats the documentation); a wrong value stops
+ * validated and documented here (the README repeats the documentation); a wrong value stops
  * the program with a message that names the key, before any resource is declared.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -60,12 +60,12 @@ const registryHost = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, 
 });
 
 /**
- * Every setting, with the documentation a user reads in docs/deploy.md. Keys are set with
+ * Every setting, with the documentation a user reads in the README. Keys are set with
  * `pulumi config set <key> <value>` (structured keys with `--path`, e.g. `docker.swarm`).
  */
 export const CONFIG_DOCS = {
   target:
-    "Where the platform runs: `docker` (one host or a Swarm) or `kubernetes` (the cluster of a kubeconfig context, see docs/kubernetes.md).",
+    "Where the platform runs: `docker` (one host or a Swarm) or `kubernetes` (the cluster of a kubeconfig context, see the README).",
   "docker.swarm":
     "`true` renders every workload as a Swarm service (`docker swarm init` first); `false` runs containers on one host.",
   "docker.host":
