@@ -1,4 +1,4 @@
-import { connectBroker, createRedis, createTokenVerifier, defineService } from "@shopstream/runtime";
+import { defineService } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { ShareStore } from "./data-access/share-store.js";
 import type { RecordDeps } from "./domain/record.js";
@@ -10,9 +10,8 @@ import { analyticsRoutes } from "./entry-points/http.js";
 export const analyticsService = defineService({
   name: "analytics",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const redis = await connect("redis", () => createRedis(config, logger));
-    onStop("redis", () => redis.close());
+  async create({ config, logger, metrics, onStop, connect, openRedis, openBroker, tokenVerifier }) {
+    const redis = await openRedis(config);
 
     // The counters start from this replica's share of the totals kept in Redis.
     const shares = new ShareStore(redis, {
@@ -30,13 +29,8 @@ export const analyticsService = defineService({
       await shares.release();
     });
 
-    const broker = connectBroker(config, logger);
-    onStop("rabbitmq", () => broker.close());
-    const verifier = createTokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    });
+    const broker = openBroker(config);
+    const verifier = tokenVerifier(config);
     const record: RecordDeps = { shares, counters, logger };
 
     return {

@@ -1,4 +1,4 @@
-import { createDb, createRedis, defineService, migrate, type TokenVerifier } from "@shopstream/runtime";
+import { defineService, type TokenVerifier } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { createLoginThrottle } from "./data-access/login-throttle.js";
 import { migrations } from "./data-access/migrations.js";
@@ -13,12 +13,9 @@ import { authRoutes } from "./entry-points/http.js";
 export const authService = defineService({
   name: "auth",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const db = createDb(config);
-    onStop("mariadb", () => db.end());
-    await connect("mariadb", () => migrate(db, migrations, logger));
-    const redis = await connect("redis", () => createRedis(config, logger));
-    onStop("redis", () => redis.close());
+  async create({ config, logger, metrics, openDb, openRedis }) {
+    const db = await openDb(config, migrations);
+    const redis = await openRedis(config);
 
     const tokens = await createAccessTokens({
       signingKeyPem: config.JWT_SIGNING_KEY,

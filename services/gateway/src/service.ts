@@ -1,4 +1,4 @@
-import { createRedis, createTokenVerifier, defineService } from "@shopstream/runtime";
+import { defineService } from "@shopstream/runtime";
 import { configSchema, type GatewayConfig } from "./config.js";
 import { createRateLimits } from "./data-access/rate-limits.js";
 import { createCircuitBreaker } from "./domain/circuit-breaker.js";
@@ -31,14 +31,9 @@ async function jwksReady(url: string): Promise<void> {
 export const gatewayService = defineService({
   name: "gateway",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const redis = await connect("redis", () => createRedis(config, logger));
-    onStop("redis", () => redis.close());
-    const verifier = createTokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    });
+  async create({ config, logger, metrics, openRedis, tokenVerifier }) {
+    const redis = await openRedis(config);
+    const verifier = tokenVerifier(config);
 
     const failOpen = metrics.counter(
       "shopstream_gateway_rate_limit_fail_open_total",

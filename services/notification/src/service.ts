@@ -1,4 +1,4 @@
-import { connectBroker, createRedis, createTokenVerifier, defineService } from "@shopstream/runtime";
+import { defineService } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { NotificationStore } from "./data-access/notification-store.js";
 import { openPushChannel } from "./data-access/push-channel.js";
@@ -12,16 +12,10 @@ import { attachWebSocketEndpoint, type WebSocketEndpoint } from "./entry-points/
 export const notificationService = defineService({
   name: "notification",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const redis = await connect("redis", () => createRedis(config, logger));
-    onStop("redis", () => redis.close());
-    const broker = connectBroker(config, logger);
-    onStop("rabbitmq", () => broker.close());
-    const verifier = createTokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    });
+  async create({ config, logger, metrics, connect, openRedis, openBroker, tokenVerifier }) {
+    const redis = await openRedis(config);
+    const broker = openBroker(config);
+    const verifier = tokenVerifier(config);
 
     const hub = new SocketHub({
       pingIntervalMs: config.WS_PING_INTERVAL_MS,

@@ -1,11 +1,4 @@
-import {
-  connectBroker,
-  createDb,
-  defineService,
-  migrate,
-  type OutboxRelay,
-  startOutboxRelay,
-} from "@shopstream/runtime";
+import { defineService, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { migrations } from "./data-access/migrations.js";
 import { PaymentRepository } from "./data-access/payment-repository.js";
@@ -15,12 +8,9 @@ import { consumeOrderCreated } from "./entry-points/order-created.js";
 export const paymentService = defineService({
   name: "payment",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const db = createDb(config);
-    onStop("mariadb", () => db.end());
-    await connect("mariadb", () => migrate(db, migrations, logger));
-    const broker = connectBroker(config, logger);
-    onStop("rabbitmq", () => broker.close());
+  async create({ config, logger, metrics, onStop, openDb, openBroker }) {
+    const db = await openDb(config, migrations);
+    const broker = openBroker(config);
 
     const payments = metrics.counter("shopstream_payments_total", "Payments processed by result", ["result"]);
     let relay: OutboxRelay | undefined;

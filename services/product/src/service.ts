@@ -1,16 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  connectBroker,
-  createDb,
-  createRedis,
-  createTokenVerifier,
-  type Db,
-  defineService,
-  type Logger,
-  migrate,
-  type OutboxRelay,
-  startOutboxRelay,
-} from "@shopstream/runtime";
+import { type Db, defineService, type Logger, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
 import { Client as MinioClient } from "minio";
 import { configSchema, type ProductConfig } from "./config.js";
 import {
@@ -59,14 +48,10 @@ function createSearchIndex(config: ProductConfig, db: Db, logger: Logger) {
 export const productService = defineService({
   name: "product",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const db = createDb(config);
-    onStop("mariadb", () => db.end());
-    await connect("mariadb", () => migrate(db, migrations, logger));
-    const redis = await connect("redis", () => createRedis(config, logger));
-    onStop("redis", () => redis.close());
-    const broker = connectBroker(config, logger);
-    onStop("rabbitmq", () => broker.close());
+  async create({ config, logger, metrics, onStop, connect, openDb, openRedis, openBroker, tokenVerifier }) {
+    const db = await openDb(config, migrations);
+    const redis = await openRedis(config);
+    const broker = openBroker(config);
     const images = createImageStore(config);
     await connect(`image store (${images.backend})`, () => images.init());
     const { search, close: closeSearch } = createSearchIndex(config, db, logger);
@@ -107,11 +92,7 @@ export const productService = defineService({
         await cache.invalidate();
       },
     });
-    const verifier = createTokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    });
+    const verifier = tokenVerifier(config);
 
     return {
       routes(app) {

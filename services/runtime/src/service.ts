@@ -3,10 +3,14 @@ import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import pRetry from "p-retry";
 import type { z } from "zod";
+import { createTokenVerifier, type TokenVerifier } from "./auth.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { createDb, type Db, type DbConfig, type Migration, migrate } from "./db.js";
 import { createHttpApp, type ReadinessCheck } from "./http.js";
 import { createLogger, type Logger } from "./logger.js";
+import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { createRedis, type Redis, type RedisConfig } from "./redis.js";
 
 export interface ServiceContext<C> {
   name: string;
@@ -20,6 +24,14 @@ export interface ServiceContext<C> {
   onStop(name: string, close: () => Promise<unknown> | unknown): void;
   /** Retries a start-up connection with backoff (a dependency that starts later is normal). */
   connect<T>(what: string, attempt: () => Promise<T>): Promise<T>;
+  /** Opens the MariaDB pool, applies the migrations (waiting for the server), closes it at stop. */
+  openDb(config: DbConfig, migrations: Migration[]): Promise<Db>;
+  /** Connects to Redis (waiting for it) and closes it at stop. */
+  openRedis(config: RedisConfig): Promise<Redis>;
+  /** Connects to RabbitMQ (reconnecting in the background) and closes it at stop. */
+  openBroker(config: AmqpConfig): Broker;
+  /** Verifies access tokens against the auth service's JWKS. */
+  tokenVerifier(config: { JWKS_URL: string; JWT_ISSUER: string; JWT_AUDIENCE: string }): TokenVerifier;
 }
 
 export interface ServiceParts {
@@ -88,6 +100,18 @@ export async function startService<S extends z.ZodType>(
     closers.length = 0;
   };
 
+  const onStop = (name: string, close: () => Promise<unknown> | unknown) => {
+    closers.push({ name, close });
+  };
+  const connect = <T>(what: string, attempt: () => Promise<T>) =>
+    pRetry(attempt, {
+      retries: 15,
+      minTimeout: 200,
+      maxTimeout: 3000,
+      onFailedAttempt: (e) =>
+        logger.warn({ dependency: what, attempt: e.attemptNumber, err: e.message }, "waiting for dependency"),
+    });
+
   let parts: ServiceParts;
   try {
     parts = await definition.create({
@@ -95,18 +119,26 @@ export async function startService<S extends z.ZodType>(
       config,
       logger,
       metrics,
-      onStop: (name, close) => closers.push({ name, close }),
-      connect: (what, attempt) =>
-        pRetry(attempt, {
-          retries: 15,
-          minTimeout: 200,
-          maxTimeout: 3000,
-          onFailedAttempt: (e) =>
-            logger.warn(
-              { dependency: what, attempt: e.attemptNumber, err: e.message },
-              "waiting for dependency",
-            ),
-        }),
+      onStop,
+      connect,
+      async openDb(dbConfig, migrations) {
+        const db = createDb(dbConfig);
+        onStop("mariadb", () => db.end());
+        await connect("mariadb", () => migrate(db, migrations, logger));
+        return db;
+      },
+      async openRedis(redisConfig) {
+        const redis = await connect("redis", () => createRedis(redisConfig, logger));
+        onStop("redis", () => redis.close());
+        return redis;
+      },
+      openBroker(amqpConfig) {
+        const broker = connectBroker(amqpConfig, logger);
+        onStop("rabbitmq", () => broker.close());
+        return broker;
+      },
+      tokenVerifier: (c) =>
+        createTokenVerifier({ jwksUrl: c.JWKS_URL, issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE }),
     });
   } catch (err) {
     await runClosers();
@@ -123,8 +155,10 @@ export async function startService<S extends z.ZodType>(
     ...(parts.parseJson === false ? { parseJson: false } : {}),
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? config.PORT ?? 0, options.host ?? config.HOST ?? "0.0.0.0", (err?: Error) =>
-      err ? reject(err) : resolve(s),
+    const s = app.listen(
+      options.port ?? config.PORT ?? 0,
+      options.host ?? config.HOST ?? "0.0.0.0",
+      (err?: Error) => (err ? reject(err) : resolve(s)),
     );
   });
   // Bounded timeouts so a slow client cannot hold a connection forever.
