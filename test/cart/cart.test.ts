@@ -383,6 +383,102 @@ describe("cart", () => {
     expect((await cartOf(token)).items.map((i) => [i.productId, i.quantity])).toEqual(expected);
   });
 
+  const removeOrdered = (userId: string, body: unknown) =>
+    api(`${cartUrl}/internal/carts/${userId}/checkouts`, { body });
+
+  it("takes a checked-out order's quantities out at once on the internal API, once per order id", async () => {
+    const { id, token } = await customer();
+    const a = await createProduct();
+    const b = await createProduct();
+    await add(token, a.id, 3);
+    await add(token, b.id, 1);
+    const orderId = randomUUID();
+    const body = {
+      orderId,
+      items: [
+        { productId: a.id, quantity: 2 },
+        { productId: b.id, quantity: 1 },
+      ],
+    };
+    const first = await removeOrdered(id, body);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ orderId, applied: true });
+    const left = [[a.id, 1]];
+    expect((await cartOf(token)).items.map((i) => [i.productId, i.quantity])).toEqual(left);
+    // The order is remembered for a week, for the consumer that comes later.
+    const ttl = await redis.ttl(`${platform.redisPrefix}cart-order:${id}:${orderId}`);
+    expect(ttl).toBeGreaterThan(7 * 24 * 3600 - 60);
+    expect(ttl).toBeLessThanOrEqual(7 * 24 * 3600);
+
+    // A repeat of the same order changes nothing, even with other quantities.
+    const again = await removeOrdered(id, { ...body, items: [{ productId: a.id, quantity: 1 }] });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ orderId, applied: false });
+    expect((await cartOf(token)).items.map((i) => [i.productId, i.quantity])).toEqual(left);
+
+    // Another order is another removal.
+    expect(
+      (await removeOrdered(id, { orderId: randomUUID(), items: [{ productId: a.id, quantity: 1 }] })).body,
+    ).toMatchObject({ applied: true });
+    expect((await cartOf(token)).items).toEqual([]);
+  });
+
+  it("order.created after the checkout's synchronous removal changes nothing (same order id, own event id)", async () => {
+    const { id, token } = await customer();
+    const p = await createProduct();
+    await add(token, p.id, 2);
+    const orderId = randomUUID();
+    const ordered = [{ productId: p.id, quantity: 2 }];
+    expect((await removeOrdered(id, { orderId, items: ordered })).body).toEqual({ orderId, applied: true });
+    // The buyer adds the same product again before the order's event is consumed.
+    await add(token, p.id, 1);
+    await publishOrderCreated(randomUUID(), {
+      orderId,
+      userId: id,
+      status: "pending",
+      items: [{ ...ordered[0], name: "P", unitPriceCents: 1250 }],
+      totalCents: 2500,
+      currency: "EUR",
+      paymentToken: "tok_visa",
+    });
+    // Another user's event behind it marks that the consumer has moved past this one.
+    const other = await customer();
+    await add(other.token, p.id, 1);
+    await publishOrderCreated(randomUUID(), {
+      orderId: randomUUID(),
+      userId: other.id,
+      items: [{ productId: p.id, quantity: 1 }],
+    });
+    await expect.poll(async () => (await cartOf(other.token)).items.length, { timeout: 5000 }).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await cartOf(token)).items.map((i) => [i.productId, i.quantity])).toEqual([[p.id, 1]]);
+  });
+
+  it("answers bad input to the internal removal with a 4xx problem and removes nothing", async () => {
+    const { id, token } = await customer();
+    const p = await createProduct();
+    await add(token, p.id, 2);
+    const line = { productId: p.id, quantity: 1 };
+    const bodies: [string, unknown][] = [
+      ["no order id", { items: [line] }],
+      ["order id not a UUID", { orderId: "o-1", items: [line] }],
+      ["no items", { orderId: randomUUID(), items: [] }],
+      ["zero quantity", { orderId: randomUUID(), items: [{ ...line, quantity: 0 }] }],
+      ["product id not a UUID", { orderId: randomUUID(), items: [{ ...line, productId: "42" }] }],
+      ["extra field", { orderId: randomUUID(), items: [line], userId: id }],
+    ];
+    for (const [what, body] of bodies) expect(isProblem(await removeOrdered(id, body), 400), what).toBe(true);
+    expect(isProblem(await removeOrdered("not-a-user", { orderId: randomUUID(), items: [line] }), 404)).toBe(
+      true,
+    );
+    const form = await api(`${cartUrl}/internal/carts/${id}/checkouts`, {
+      body: "orderId=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(isProblem(form, 415)).toBe(true);
+    expect((await cartOf(token)).items.map((i) => i.quantity)).toEqual([2]);
+  });
+
   it("dead-letters an order.created event it can never apply", async () => {
     const eventId = randomUUID();
     await publishOrderCreated(eventId, { orderId: "o", userId: "not-a-uuid", items: "none" });

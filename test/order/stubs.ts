@@ -139,10 +139,29 @@ export async function stubProductService(products: StubProduct[]) {
   };
 }
 
-/** The cart service's internal read: one cart per user id. */
+/** The cart service's internal read, and its removal after a checkout: one cart per user id. */
 export async function stubCartService() {
   const carts = new Map<string, { productId: string; name: string; quantity: number }[]>();
-  const { url, server } = await serve((req) => {
+  const applied = new Set<string>();
+  const { url, server } = await serve((req, body) => {
+    const removal = /^\/internal\/carts\/([^/]+)\/checkouts$/.exec(req.url ?? "");
+    if (req.method === "POST" && removal) {
+      const userId = decodeURIComponent(removal[1]!);
+      const { orderId, items } = body as {
+        orderId: string;
+        items: { productId: string; quantity: number }[];
+      };
+      if (applied.has(orderId)) return { status: 200, body: { orderId, applied: false } };
+      applied.add(orderId);
+      const left = (carts.get(userId) ?? [])
+        .map((line) => {
+          const ordered = items.find((i) => i.productId === line.productId)?.quantity ?? 0;
+          return { ...line, quantity: line.quantity - ordered };
+        })
+        .filter((line) => line.quantity > 0);
+      carts.set(userId, left);
+      return { status: 200, body: { orderId, applied: true } };
+    }
     const match = /^\/internal\/carts\/([^/]+)$/.exec(req.url ?? "");
     if (req.method !== "GET" || !match) return { status: 404, body: { status: 404, title: "Not Found" } };
     const items = carts.get(decodeURIComponent(match[1]!)) ?? [];
@@ -163,7 +182,7 @@ export async function stubCartService() {
       },
     };
   });
-  return { url, carts, stop: () => close(server) };
+  return { url, carts, applied, stop: () => close(server) };
 }
 
 export const newUserId = () => randomUUID();

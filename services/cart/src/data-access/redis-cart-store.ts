@@ -40,9 +40,14 @@ if removed == 1 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE',
 return removed
 `;
 
-// The marker and the removal commit together: a crash can neither apply an event twice nor
-// mark it applied without applying it.
+// Checkout removes an order's lines synchronously and the `order.created` consumer does it again
+// as a safety net: both run this script with the same per-order marker, so whichever comes first
+// applies and the other changes nothing. The marker and the removal commit together: a crash can
+// neither apply an order twice nor mark it applied without applying it.
+// KEYS[1] cart, KEYS[2] the order's marker, KEYS[3] (optional) an event marker written by earlier
+// versions, which applied per event id: an event they applied is not applied again.
 const REMOVE_ORDERED = `
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 for i = 3, #ARGV, 2 do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
@@ -61,8 +66,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]
 return 1
 `;
 
-/** How long an applied order event is remembered: far longer than any redelivery takes. */
-const EVENT_MARKER_TTL_SECONDS = 7 * 24 * 3600;
+/** How long an applied order is remembered: far longer than any redelivery takes. */
+const ORDER_MARKER_TTL_SECONDS = 7 * 24 * 3600;
 
 function parseLine(productId: string, raw: string): StoredLine | undefined {
   try {
@@ -136,11 +141,12 @@ export function createRedisCartStore(redis: Redis, options: { ttlSeconds: number
       await client.del(cartKey(userId));
     },
 
-    async removeOrdered(userId, eventId, items) {
-      const args: (string | number)[] = [EVENT_MARKER_TTL_SECONDS, ttl];
+    async removeOrdered(userId, orderId, items, options = {}) {
+      const args: (string | number)[] = [ORDER_MARKER_TTL_SECONDS, ttl];
       for (const item of items) args.push(item.productId, item.quantity);
-      const applied = await run(REMOVE_ORDERED, [cartKey(userId), redis.key("cart-event", eventId)], args);
-      return applied === 1;
+      const keys = [cartKey(userId), redis.key("cart-order", userId, orderId)];
+      if (options.eventId) keys.push(redis.key("cart-event", options.eventId));
+      return (await run(REMOVE_ORDERED, keys, args)) === 1;
     },
   };
 }

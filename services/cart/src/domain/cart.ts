@@ -170,9 +170,17 @@ export function createCart(deps: CartDeps) {
       await store.clear(userId);
     },
 
-    /** An order was placed from the cart: its quantities leave the cart, once per event. */
-    async removeOrdered(userId: string, eventId: string, items: { productId: string; quantity: number }[]) {
-      return store.removeOrdered(userId, eventId, items);
+    /**
+     * An order was placed from the cart: its quantities leave the cart, once per order. The
+     * checkout asks synchronously and the `order.created` consumer again; the second is a no-op.
+     */
+    async removeOrdered(
+      userId: string,
+      orderId: string,
+      items: { productId: string; quantity: number }[],
+      options: { eventId?: string } = {},
+    ) {
+      return store.removeOrdered(userId, orderId, items, options);
     },
   };
 }

@@ -30,13 +30,16 @@ export interface CartStore {
   remove(userId: string, productId: string): Promise<boolean>;
   clear(userId: string): Promise<void>;
   /**
-   * Takes ordered quantities out of the cart once per event id: false when this event was
-   * applied before (a redelivery).
+   * Takes an order's quantities out of the cart once per order (user and order id), whether the
+   * checkout or the `order.created` consumer asks first: false when this order was applied
+   * before. `eventId` also recognises an event applied by an earlier version, which kept a
+   * marker per event id.
    */
   removeOrdered(
     userId: string,
-    eventId: string,
+    orderId: string,
     items: { productId: string; quantity: number }[],
+    options?: { eventId?: string },
   ): Promise<boolean>;
 }
 

@@ -20,9 +20,26 @@ export interface CartLine {
 export interface CartReader {
   /** The user's cart lines; empty when the user has no cart. */
   linesOf(userId: string, ctx: { requestId?: string; authorization?: string }): Promise<CartLine[]>;
+  /**
+   * Takes a committed order's quantities out of the user's cart, once per order id (the cart's
+   * `order.created` consumer uses the same marker). Resolves whether this call applied them;
+   * throws UpstreamError when the cart did not answer usefully.
+   */
+  removeOrdered(
+    userId: string,
+    orderId: string,
+    items: { productId: string; quantity: number }[],
+    ctx: { requestId?: string },
+  ): Promise<boolean>;
 }
 
-/** Reads the caller's cart through the cart service's internal API. */
+/**
+ * Bound on the synchronous cart removal after a checkout: it runs on the buyer's request, and the
+ * `order.created` consumer empties the cart anyway when it fails.
+ */
+export const CART_REMOVAL_TIMEOUT_MS = 2000;
+
+/** Reads the caller's cart, and empties it after a checkout, through the cart's internal API. */
 export function cartClient(baseUrl: string, timeoutMs: number): CartReader {
   return {
     async linesOf(userId, ctx) {
@@ -37,6 +54,17 @@ export function cartClient(baseUrl: string, timeoutMs: number): CartReader {
       const parsed = cartSchema.safeParse(res.body);
       if (!parsed.success) throw new UpstreamError("cart answered a body that is not a cart");
       return parsed.data.items.filter((line) => line.quantity > 0);
+    },
+
+    async removeOrdered(userId, orderId, items, ctx) {
+      const res = await callService(
+        "cart",
+        `${baseUrl}/internal/carts/${encodeURIComponent(userId)}/checkouts`,
+        Math.min(timeoutMs, CART_REMOVAL_TIMEOUT_MS),
+        { ...ctx, method: "POST", body: { orderId, items } },
+      );
+      if (res.status !== 200) throw new UpstreamError(`cart answered ${res.status} to a checkout removal`);
+      return res.body?.applied === true;
     },
   };
 }

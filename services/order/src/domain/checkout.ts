@@ -219,12 +219,30 @@ async function createOrder(
   }
 
   deps.onCommitted();
+  await removeFromCart(deps, req, order);
   deps.count("created");
   deps.logger.info(
     { orderId, userId: req.userId, totalCents: order.totalCents, lines: items.length },
     "order created",
   );
   return { order, status: 201, replayed: false };
+}
+
+/**
+ * Takes the order's lines out of the cart before the buyer is answered, so an item added right
+ * after the checkout never finds the ordered lines still there. One bounded attempt: when it
+ * fails, the cart's `order.created` consumer removes them (same per-order marker, so never twice).
+ */
+async function removeFromCart(deps: CheckoutDeps, req: CheckoutRequest, order: Order) {
+  const items = order.items.map(({ productId, quantity }) => ({ productId, quantity }));
+  try {
+    await deps.cart.removeOrdered(order.userId, order.id, items, { requestId: req.requestId });
+  } catch (err) {
+    deps.logger.warn(
+      { err: (err as Error).message, orderId: order.id, userId: order.userId },
+      "could not empty the cart after a checkout; the order.created consumer will",
+    );
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 } from "@shopstream/runtime";
 import type { Express, Request, RequestHandler, Response } from "express";
 import type { Cart } from "../../domain/cart.js";
-import { addItemSchema, setQuantitySchema, uuid } from "./schemas.js";
+import { addItemSchema, checkoutSchema, setQuantitySchema, uuid } from "./schemas.js";
 
 const requireJson: RequestHandler = (req, _res, next) => {
   if (!req.is("application/json")) {
@@ -65,5 +65,14 @@ export function cartRoutes(app: Express, deps: { cart: Cart; verifier: TokenVeri
   // cart it checks out.
   app.get("/internal/carts/:userId", async (req, res) => {
     res.json(await cart.view(idParam(req, "userId", "user"), ctxOf(res)));
+  });
+
+  // The order service, right after a checkout committed: the order's quantities leave the cart
+  // at once, once per order id (a repeat, or the order.created consumer later, changes nothing).
+  app.post("/internal/carts/:userId/checkouts", requireJson, async (req, res) => {
+    const userId = idParam(req, "userId", "user");
+    const { orderId, items } = parse(checkoutSchema, req.body);
+    const applied = await cart.removeOrdered(userId, orderId, items);
+    res.json({ orderId, applied });
   });
 }

@@ -12,3 +12,12 @@ const quantity = z
 
 export const addItemSchema = z.strictObject({ productId: uuid, quantity });
 export const setQuantitySchema = z.strictObject({ quantity });
+
+/** An order placed from the cart (`POST /internal/carts/:userId/checkouts`, from the order service). */
+export const checkoutSchema = z.strictObject({
+  orderId: uuid,
+  items: z
+    .array(z.strictObject({ productId: uuid, quantity: z.number().int().positive() }))
+    .min(1)
+    .max(500),
+});

@@ -17,10 +17,12 @@ export async function startConsumers(deps: { broker: Broker; cart: Cart; logger:
   await deps.broker.consume(ORDER_CREATED_QUEUE.name, ORDER_CREATED_QUEUE.bindings, async (event) => {
     // Invalid data can never succeed: parseEventData dead-letters it at once.
     const { orderId, userId, items } = parseEventData(orderCreated, event);
-    const applied = await deps.cart.removeOrdered(userId, event.id, items);
+    // The same per-order marker as the checkout's synchronous removal: usually the checkout has
+    // applied it already and this is a no-op; it applies when that call failed.
+    const applied = await deps.cart.removeOrdered(userId, orderId, items, { eventId: event.id });
     deps.logger.info(
       { eventId: event.id, orderId, userId, applied },
-      applied ? "ordered items removed from the cart" : "order event seen before; cart left as is",
+      applied ? "ordered items removed from the cart" : "order applied before; cart left as is",
     );
   });
 }
