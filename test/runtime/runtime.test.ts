@@ -232,6 +232,16 @@ describe("messaging and the outbox", () => {
     ]);
     expect(row?.sent_at).toBeInstanceOf(Date);
     await relay.stop();
+    // After stop, a commit's kick publishes nothing: the row waits in the outbox for the next start.
+    const late = createEvent("order.created", { orderId: "o-2" });
+    await withTransaction(pool, (conn) => enqueueEvent(conn, late));
+    relay.kick();
+    await new Promise((r) => setTimeout(r, 300));
+    const [pending] = await db.query<{ sent_at: Date | null }[]>("SELECT sent_at FROM outbox WHERE id = ?", [
+      late.id,
+    ]);
+    expect(pending?.sent_at).toBeNull();
+    expect(received.map((e) => e.id)).toEqual([event.id]);
     await b.close();
     await pool.end();
   });

@@ -1,10 +1,4 @@
-import {
-  connectBroker,
-  createEvent,
-  createRedis,
-  createTokenVerifier,
-  defineService,
-} from "@shopstream/runtime";
+import { createEvent, defineService } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { productClient } from "./data-access/product-client.js";
 import { createRedisCartStore } from "./data-access/redis-cart-store.js";
@@ -16,16 +10,10 @@ import { startConsumers } from "./entry-points/messaging/consumers.js";
 export const cartService = defineService({
   name: "cart",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const redis = await connect("redis", () => createRedis(config, logger));
-    onStop("redis", () => redis.close());
-    const broker = connectBroker(config, logger);
-    onStop("rabbitmq", () => broker.close());
-    const verifier = createTokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    });
+  async create({ config, logger, metrics, openRedis, openBroker, tokenVerifier }) {
+    const redis = await openRedis(config);
+    const broker = openBroker(config);
+    const verifier = tokenVerifier(config);
 
     const additions = metrics.counter("shopstream_cart_item_additions_total", "Successful adds to a cart");
     const catalogFailures = metrics.counter(

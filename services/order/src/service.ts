@@ -1,12 +1,4 @@
-import {
-  connectBroker,
-  createDb,
-  createTokenVerifier,
-  defineService,
-  migrate,
-  type OutboxRelay,
-  startOutboxRelay,
-} from "@shopstream/runtime";
+import { defineService, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { cartClient } from "./data-access/cart-client.js";
 import { IdempotencyRepository } from "./data-access/idempotency-repository.js";
@@ -21,19 +13,12 @@ import { consumePaymentEvents } from "./entry-points/payment-events.js";
 export const orderService = defineService({
   name: "order",
   configSchema,
-  async create({ config, logger, metrics, onStop, connect }) {
-    const db = createDb(config);
-    onStop("mariadb", () => db.end());
-    await connect("mariadb", () => migrate(db, migrations, logger));
-    const broker = connectBroker(config, logger);
-    onStop("rabbitmq", () => broker.close());
+  async create({ config, logger, metrics, onStop, openDb, openBroker, tokenVerifier }) {
+    const db = await openDb(config, migrations);
+    const broker = openBroker(config);
 
     let relay: OutboxRelay | undefined;
-    let relayStopped = false;
-    // Events enqueued while shutting down stay in the outbox for the next start.
-    const onCommitted = () => {
-      if (!relayStopped) relay?.kick();
-    };
+    const onCommitted = () => relay?.kick();
     const orders = new OrderRepository(db);
     const checkouts = metrics.counter("shopstream_checkouts_total", "Checkout attempts by outcome", [
       "outcome",
@@ -54,11 +39,7 @@ export const orderService = defineService({
       },
     };
     const orderDeps: OrderDeps = { db, orders, logger, onCommitted };
-    const verifier = createTokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    });
+    const verifier = tokenVerifier(config);
 
     return {
       // The broker is left out on purpose: checkouts go on through the outbox while it is away.
@@ -73,10 +54,7 @@ export const orderService = defineService({
           intervalMs: config.OUTBOX_INTERVAL_MS,
         });
         relay = started;
-        onStop("outbox relay", () => {
-          relayStopped = true;
-          return started.stop();
-        });
+        onStop("outbox relay", () => started.stop());
         await consumePaymentEvents(broker, orderDeps);
 
         let sweeping: Promise<unknown> = Promise.resolve();

@@ -14,15 +14,11 @@ export const paymentService = defineService({
 
     const payments = metrics.counter("shopstream_payments_total", "Payments processed by result", ["result"]);
     let relay: OutboxRelay | undefined;
-    let relayStopped = false;
     const deps: ChargeDeps = {
       db,
       payments: new PaymentRepository(),
       logger,
-      // Events enqueued while shutting down stay in the outbox for the next start.
-      onCommitted: () => {
-        if (!relayStopped) relay?.kick();
-      },
+      onCommitted: () => relay?.kick(),
       count: (result) => payments.inc({ result }),
       holdTransactionMs: config.PAYMENT_TEST_DELAY_MS,
     };
@@ -45,10 +41,7 @@ export const paymentService = defineService({
           intervalMs: config.OUTBOX_INTERVAL_MS,
         });
         relay = started;
-        onStop("outbox relay", () => {
-          relayStopped = true;
-          return started.stop();
-        });
+        onStop("outbox relay", () => started.stop());
         await consumeOrderCreated(broker, deps);
       },
     };

@@ -31,7 +31,10 @@ export async function enqueueEvent(conn: DbConnection, event: EventEnvelope<unkn
 }
 
 export interface OutboxRelay {
-  /** Publish now rather than at the next tick (call after a commit that enqueued events). */
+  /**
+   * Publish now rather than at the next tick (call after a commit that enqueued events). After
+   * `stop()` it does nothing: what is enqueued while shutting down waits for the next start.
+   */
   kick(): void;
   /** Publishes everything pending; resolves with the number published. */
   flush(): Promise<number>;
@@ -149,7 +152,9 @@ export function startOutboxRelay(opts: {
   void trigger();
 
   return {
-    kick: () => void trigger(),
+    kick: () => {
+      if (!stopped) void trigger();
+    },
     flush: async () => {
       await running;
       return trigger();
