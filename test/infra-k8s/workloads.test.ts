@@ -3,6 +3,7 @@ import { alertRulesYaml, businessDashboard, json } from "../../infra/src/config-
 import { contentTag, REPO_ROOT } from "../../infra/src/docker/images.js";
 import { type Platform, SECRETS_DIR, secretsOf, THIRD_PARTY_IMAGES } from "../../infra/src/model/index.js";
 import type { StackRun } from "../infra/mocks.js";
+import { APP_SERVICES, DESIGN_PARTS } from "../support/design.js";
 import {
   CONTROLLERS,
   containerOf,
@@ -14,30 +15,6 @@ import {
   runProd,
 } from "./prod.js";
 
-/** DESIGN section 1, part by part. */
-const DESIGN_PARTS = [
-  "traefik",
-  "storefront",
-  "gateway",
-  "auth",
-  "product",
-  "cart",
-  "order",
-  "payment",
-  "notification",
-  "analytics",
-  "mariadb",
-  "redis",
-  "rabbitmq",
-  "minio",
-  "elasticsearch",
-  "prometheus",
-  "alertmanager",
-  "grafana",
-  "loki",
-  "promtail",
-];
-const APP_SERVICES = ["gateway", "auth", "product", "cart", "order", "payment", "notification", "analytics"];
 const STATEFUL = ["mariadb", "redis", "rabbitmq", "minio", "elasticsearch", "prometheus", "grafana", "loki"];
 const AUTOSCALED = ["cart", "gateway", "order", "product"];
 /** The services' own SIGTERM drain limit (SHUTDOWN_TIMEOUT_MS default, services/runtime/src/config.ts). */

@@ -1,33 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildPlatform, type Platform, THIRD_PARTY_IMAGES } from "../../infra/src/model/index.js";
+import { APP_SERVICES, DATA_STORES, DESIGN_PARTS, OBSERVABILITY } from "../support/design.js";
 import { envOf, labelOf, type RecordedResource, runStack, type StackRun, TYPES } from "./mocks.js";
 
-/** DESIGN section 1, part by part. */
-const DESIGN_PARTS = [
-  "traefik",
-  "storefront",
-  "gateway",
-  "auth",
-  "product",
-  "cart",
-  "order",
-  "payment",
-  "notification",
-  "analytics",
-  "mariadb",
-  "redis",
-  "rabbitmq",
-  "minio",
-  "elasticsearch",
-  "prometheus",
-  "alertmanager",
-  "grafana",
-  "loki",
-  "promtail",
-];
-const APP_SERVICES = ["gateway", "auth", "product", "cart", "order", "payment", "notification", "analytics"];
-const DATA_STORES = ["mariadb", "redis", "rabbitmq", "minio", "elasticsearch"];
-const OBSERVABILITY = ["prometheus", "alertmanager", "grafana", "loki", "promtail"];
 const STATEFUL = ["mariadb", "redis", "rabbitmq", "minio", "elasticsearch", "prometheus", "grafana", "loki"];
 
 let run: StackRun;

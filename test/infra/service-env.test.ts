@@ -5,9 +5,8 @@ import { pathToFileURL } from "node:url";
 import { loadConfig } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
+import { APP_SERVICES } from "../support/design.js";
 import { envOf, labelOf, type RecordedResource, runStack, type StackRun, TYPES } from "./mocks.js";
-
-const APP_SERVICES = ["gateway", "auth", "product", "cart", "order", "payment", "notification", "analytics"];
 
 let run: StackRun;
 let scratch: string;
