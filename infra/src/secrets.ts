@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import type { SecretName, SecretSpec } from "./model/index.js";
+import { renderSecretFiles } from "./config-files/index.js";
+import type { Platform, SecretName, SecretSpec } from "./model/index.js";
 
 export interface PlatformSecretsArgs {
   /** The model's secrets; one generator each. */
@@ -43,4 +44,25 @@ export class PlatformSecrets extends pulumi.ComponentResource {
     this.bcryptHashes = bcryptHashes;
     this.registerOutputs({});
   }
+}
+
+/**
+ * The files derived from secrets (RabbitMQ definitions with the password hash, Redis's ACL file,
+ * Traefik's basic-auth users), rendered once for every target and kept secret.
+ */
+export function secretFiles(
+  platform: Platform,
+  secrets: PlatformSecrets,
+): pulumi.Output<Record<string, string>> {
+  return pulumi.secret(
+    pulumi
+      .all([
+        secrets.values["rabbitmq-password"],
+        secrets.values["redis-password"],
+        secrets.bcryptHashes["traefik-dashboard-password"] ?? pulumi.output(""),
+      ])
+      .apply(([rabbitmqPassword, redisPassword, dashboardPasswordBcrypt]) =>
+        renderSecretFiles(platform, { rabbitmqPassword, redisPassword, dashboardPasswordBcrypt }),
+      ),
+  );
 }

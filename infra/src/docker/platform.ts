@@ -2,10 +2,10 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.js";
 import type { ConfigFileContext } from "../config-files/index.js";
-import { LABELS, renderConfigFiles, renderSecretFiles } from "../config-files/index.js";
+import { LABELS, renderConfigFiles } from "../config-files/index.js";
 import type { NetworkName, Platform } from "../model/index.js";
 import { containerResolver, resolveImage, startOrder, THIRD_PARTY_IMAGES } from "../model/index.js";
-import type { PlatformSecrets } from "../secrets.js";
+import { type PlatformSecrets, secretFiles } from "../secrets.js";
 import type { DockerTargetContext } from "./context.js";
 import { fileContent, objectName } from "./context.js";
 import { buildPaths, contentTag, REPO_ROOT } from "./images.js";
@@ -145,17 +145,7 @@ export class DockerPlatform extends pulumi.ComponentResource {
       },
     };
     const s = args.secrets;
-    const secretFiles = pulumi.secret(
-      pulumi
-        .all([
-          s.values["rabbitmq-password"],
-          s.values["redis-password"],
-          s.bcryptHashes["traefik-dashboard-password"] ?? pulumi.output(""),
-        ])
-        .apply(([rabbitmqPassword, redisPassword, dashboardPasswordBcrypt]) =>
-          renderSecretFiles(platform, { rabbitmqPassword, redisPassword, dashboardPasswordBcrypt }),
-        ),
-    );
+    const derivedSecretFiles = secretFiles(platform, s);
     const context: DockerTargetContext = {
       platform,
       config,
@@ -164,7 +154,7 @@ export class DockerPlatform extends pulumi.ComponentResource {
       images,
       toolboxImage: toolbox.imageId,
       configFiles: renderConfigFiles(ctxForFiles),
-      secretFiles,
+      secretFiles: derivedSecretFiles,
       secretValues: s.values,
     };
 

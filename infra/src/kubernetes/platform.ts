@@ -3,11 +3,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.js";
 import type { ConfigFileContext } from "../config-files/index.js";
-import { renderConfigFiles, renderSecretFiles } from "../config-files/index.js";
+import { renderConfigFiles } from "../config-files/index.js";
 import { REPO_ROOT } from "../docker/images.js";
 import { filesOf } from "../docker/render.js";
 import type { Platform, Workload } from "../model/index.js";
-import type { PlatformSecrets } from "../secrets.js";
+import { type PlatformSecrets, secretFiles } from "../secrets.js";
 import { KubernetesEdge } from "./edge.js";
 import { dockerConfigJson, workloadImages } from "./images.js";
 import type { NamespaceLayout } from "./naming.js";
@@ -160,17 +160,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
     const configFiles = renderConfigFiles(ctx);
     const wiring = platformWiring(platform, ctx, resolver);
     const s = args.secrets;
-    const secretFiles = pulumi.secret(
-      pulumi
-        .all([
-          s.values["rabbitmq-password"],
-          s.values["redis-password"],
-          s.bcryptHashes["traefik-dashboard-password"] ?? pulumi.output(""),
-        ])
-        .apply(([rabbitmqPassword, redisPassword, dashboardPasswordBcrypt]) =>
-          renderSecretFiles(platform, { rabbitmqPassword, redisPassword, dashboardPasswordBcrypt }),
-        ),
-    );
+    const derivedSecretFiles = secretFiles(platform, s);
 
     // Secrets and ConfigMaps, in the namespace of each workload that mounts them.
     const objects = new Map<string, FileObjects>();
@@ -206,7 +196,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
               type: "Opaque",
               stringData: {
                 [file]: pulumi.secret(
-                  secretFiles.apply((all) => {
+                  derivedSecretFiles.apply((all) => {
                     const content = all[file];
                     if (content === undefined) throw new Error(`no secret file ${file}`);
                     return content;
