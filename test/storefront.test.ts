@@ -300,3 +300,17 @@ describe("checkout retries", () => {
     expect(new Set([first, otherCard, otherCart, afterSettling]).size).toBe(4);
   });
 });
+
+describe("the catalog's sort menu", () => {
+  it("offers only sort orders the product service accepts", async () => {
+    const { PRODUCT_SORTS } = await import("../services/product/src/domain/product.js");
+    const source = await readFile(
+      new URL("../services/storefront/src/pages/Catalog.tsx", import.meta.url),
+      "utf8",
+    );
+    const block = /export const SORTS[^=]*=\s*\[([\s\S]*?)\];/.exec(source)?.[1] ?? "";
+    const offered = [...block.matchAll(/\["([a-z_]*)",/g)].map((m) => m[1]).filter(Boolean);
+    expect(offered.length).toBeGreaterThanOrEqual(3);
+    for (const sort of offered) expect(PRODUCT_SORTS as readonly string[]).toContain(sort);
+  });
+});

@@ -14,7 +14,7 @@ export const SORTS: [string, string][] = [
   ["", "Best match"],
   ["price_asc", "Price: low to high"],
   ["price_desc", "Price: high to low"],
-  ["name_asc", "Name: A to Z"],
+  ["name", "Name: A to Z"],
   ["newest", "Newest first"],
 ];
 
