@@ -71,6 +71,21 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI === "true")("the storefron
     await page.getByTestId("product-card").first().waitFor();
     expect(await page.getByTestId("product-card").count()).toBeGreaterThanOrEqual(12);
     await shot(page, "01-catalog");
+
+    // Search and sort go through the real product API: any 4xx would show an error message.
+    await page.getByTestId("search-input").fill("rope");
+    await page.locator("#search-sort").selectOption("name");
+    await page.getByTestId("search-submit").click();
+    await expect
+      .poll(() => page.getByTestId("result-count").textContent(), { timeout: 10_000 })
+      .toMatch(/^\d+ products?/);
+    expect(await page.getByTestId("error-message").count()).toBe(0);
+    const names = await page.getByTestId("product-link").allTextContents();
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.some((n) => /rope/i.test(n))).toBe(true);
+    expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
+    await page.goto(`${run.url}/#/`);
+    await page.getByTestId("product-card").first().waitFor();
     await page.getByTestId("product-card").first().getByTestId("add-to-cart").click();
     await expect
       .poll(() => page.getByTestId("cart-count").getAttribute("data-count"), { timeout: 10_000 })
