@@ -155,6 +155,64 @@ describe("checkout", () => {
   });
 });
 
+describe("checkouts of one buyer", () => {
+  const leaseRows = async (userId: string) =>
+    shop.platform
+      .db("order")
+      .query<{ order_id: string }[]>("SELECT order_id FROM checkout_leases WHERE user_id = ?", [userId]);
+
+  it("two checkouts at once with different keys order the cart once, never twice", async () => {
+    const { buyer, product } = await buyerWithCart(1);
+    const answers = await Promise.all([shop.checkout(buyer), shop.checkout(buyer)]);
+    const created = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => isProblem(a, 409));
+    expect(created).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(created[0]!.body.items).toMatchObject([{ productId: product.id, quantity: 1 }]);
+    // Refused while the first held the lease, or after it had emptied the cart.
+    expect(refused[0]!.body.detail).toMatch(/Another checkout of yours is in progress|cart is empty/);
+    expect(await orderRows(buyer.id)).toBe(1);
+    expect(await shop.stockOf(product.id)).toBe(9);
+    expect(await leaseRows(buyer.id)).toEqual([]);
+  });
+
+  it("while another checkout holds the buyer's lease, checkout is a 409 and the key can be retried", async () => {
+    const { buyer, product } = await buyerWithCart(1);
+    await shop.platform
+      .db("order")
+      .query(
+        "INSERT INTO checkout_leases (user_id, order_id, expires_at) VALUES (?, ?, NOW(3) + INTERVAL 1 MINUTE)",
+        [buyer.id, randomUUID()],
+      );
+    const key = randomUUID();
+    const busy = await shop.checkout(buyer, { key });
+    expect(isProblem(busy, 409)).toBe(true);
+    expect(busy.body.detail).toBe("Another checkout of yours is in progress; retry in a moment");
+    expect(busy.headers.get("retry-after")).toBe("1");
+    expect(await orderRows(buyer.id)).toBe(0);
+    expect(await shop.stockOf(product.id)).toBe(10);
+
+    await shop.platform.db("order").query("DELETE FROM checkout_leases WHERE user_id = ?", [buyer.id]);
+    const retried = await shop.checkout(buyer, { key });
+    expect(retried.status).toBe(201);
+    expect(await leaseRows(buyer.id)).toEqual([]);
+  });
+
+  it("a stale lease left by a crashed checkout does not block the next one", async () => {
+    const { buyer, product } = await buyerWithCart(1);
+    await shop.platform
+      .db("order")
+      .query(
+        "INSERT INTO checkout_leases (user_id, order_id, expires_at) VALUES (?, ?, NOW(3) - INTERVAL 1 SECOND)",
+        [buyer.id, randomUUID()],
+      );
+    const res = await shop.checkout(buyer);
+    expect(res.status).toBe(201);
+    expect(await shop.stockOf(product.id)).toBe(9);
+    expect(await leaseRows(buyer.id)).toEqual([]);
+  });
+});
+
 describe("reading orders", () => {
   it("a customer sees only their own orders; another's is a 404", async () => {
     const a = await buyerWithCart();

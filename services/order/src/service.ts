@@ -1,6 +1,7 @@
 import { defineService, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { cartClient } from "./data-access/cart-client.js";
+import { CheckoutLeaseRepository } from "./data-access/checkout-lease-repository.js";
 import { IdempotencyRepository } from "./data-access/idempotency-repository.js";
 import { migrations } from "./data-access/migrations.js";
 import { OrderRepository } from "./data-access/order-repository.js";
@@ -27,6 +28,7 @@ export const orderService = defineService({
       db,
       orders,
       keys: new IdempotencyRepository(db),
+      leases: new CheckoutLeaseRepository(db),
       cart: cartClient(config.CART_URL, config.UPSTREAM_TIMEOUT_MS),
       stock: productClient(config.PRODUCT_URL, config.UPSTREAM_TIMEOUT_MS),
       logger,

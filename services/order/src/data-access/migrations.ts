@@ -61,4 +61,17 @@ export const migrations: Migration[] = [
   },
   outboxMigration(2),
   processedEventsMigration(3),
+  {
+    version: 4,
+    name: "checkout leases",
+    statements: [
+      // One checkout at a time per buyer, so two requests with different Idempotency-Keys
+      // cannot both order the same cart.
+      `CREATE TABLE IF NOT EXISTS checkout_leases (
+         user_id CHAR(36) NOT NULL PRIMARY KEY,
+         order_id CHAR(36) NOT NULL,
+         expires_at DATETIME(3) NOT NULL
+       )`,
+    ],
+  },
 ];

@@ -11,6 +11,7 @@ import {
   withTransaction,
 } from "@shopstream/runtime";
 import type { CartLine, CartReader } from "../data-access/cart-client.js";
+import type { CheckoutLeaseRepository } from "../data-access/checkout-lease-repository.js";
 import type { IdempotencyRepository, KeyClaim } from "../data-access/idempotency-repository.js";
 import type { OrderRepository } from "../data-access/order-repository.js";
 import type { ReservedLine, StockReserver } from "../data-access/product-client.js";
@@ -21,6 +22,8 @@ export interface CheckoutDeps {
   db: Db;
   orders: OrderRepository;
   keys: IdempotencyRepository;
+  /** One checkout at a time per buyer, whatever its Idempotency-Key. */
+  leases: CheckoutLeaseRepository;
   cart: CartReader;
   stock: StockReserver;
   logger: Logger;
@@ -37,6 +40,7 @@ export type CheckoutOutcome =
   | "empty_cart"
   | "out_of_stock"
   | "key_conflict"
+  | "checkout_busy"
   | "unavailable";
 
 export interface CheckoutRequest {
@@ -77,7 +81,7 @@ function canonical(value: unknown): unknown {
 }
 
 /**
- * Checkout: claim the Idempotency-Key, read the cart, reserve stock in the product service,
+ * Checkout: claim the Idempotency-Key, take the buyer's checkout lease, read the cart, reserve stock in the product service,
  * then write the order, its lines, its `order.created` outbox event and the key's completion in
  * one transaction. Whatever fails after the reservation releases it again (compensation).
  */
@@ -125,7 +129,58 @@ async function claimKey(deps: CheckoutDeps, req: CheckoutRequest, keyHash: strin
   }
 }
 
+/**
+ * The key's owner orders the cart while holding the buyer's lease, so a second checkout with
+ * another key cannot read the same cart before this one has emptied it (a double purchase).
+ */
 async function createOrder(
+  deps: CheckoutDeps,
+  req: CheckoutRequest,
+  keyHash: string,
+  orderId: string,
+): Promise<CheckoutResult> {
+  let leased: boolean;
+  try {
+    leased = await takeLease(deps, req.userId, orderId);
+  } catch (err) {
+    // The database is likely away: a key left in progress is forgotten by the sweeper.
+    await deps.keys.forget(req.userId, keyHash, orderId).catch(() => undefined);
+    throw unavailable(deps, err, "Your checkout could not be started; nothing was ordered");
+  }
+  if (!leased) {
+    await deps.keys.forget(req.userId, keyHash, orderId);
+    deps.count("checkout_busy");
+    throw conflict("Another checkout of yours is in progress; retry in a moment", {
+      type: "https://shopstream.dev/problems/checkout-in-progress",
+      headers: { "Retry-After": "1" },
+    });
+  }
+  try {
+    // Held until the order is committed and the cart emptied, or until any failure.
+    return await orderCart(deps, req, keyHash, orderId);
+  } finally {
+    await deps.leases
+      .release(req.userId, orderId)
+      .catch((err: Error) =>
+        deps.logger.warn(
+          { err: err.message, orderId, userId: req.userId },
+          "could not release the checkout lease; it expires on its own",
+        ),
+      );
+  }
+}
+
+/** Takes the buyer's lease; while another checkout of theirs holds it, waits a moment. */
+async function takeLease(deps: CheckoutDeps, userId: string, orderId: string): Promise<boolean> {
+  const deadline = Date.now() + deps.settings.waitMs;
+  for (;;) {
+    if (await deps.leases.acquire(userId, orderId, deps.settings.leaseMs)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
+}
+
+async function orderCart(
   deps: CheckoutDeps,
   req: CheckoutRequest,
   keyHash: string,
