@@ -205,7 +205,14 @@ function Results(props: { results: Async<Page<Product>>; filters: Filters; page:
   const filtered = Object.values(filters).some(Boolean);
 
   return (
-    <div aria-busy={results.loading} class={results.loading ? "results is-loading" : "results"}>
+    <div
+      aria-busy={results.loading}
+      class={results.loading ? "results is-loading" : "results"}
+      data-testid="results"
+      data-answers={
+        results.loading ? undefined : href("/", { ...filters, page: page > 1 ? page : undefined })
+      }
+    >
       <p class="result-count" role="status" data-testid="result-count">
         {total === 1 ? "1 product" : `${total} products`}
         {pages > 1 && ` · page ${page} of ${pages}`}
