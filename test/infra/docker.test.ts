@@ -190,7 +190,7 @@ describe("the dev stack on one Docker host", () => {
       expect(Object.keys(c.tmpfs)).toEqual(["/tmp"]);
     }
     expect(containers.get("gateway")!.inputs.healthcheck.tests.join(" ")).toContain(
-      "http://127.0.0.1:8080/health",
+      "/dev/tcp/127.0.0.1/8080 && printf 'GET /health ",
     );
   });
 

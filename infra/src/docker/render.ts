@@ -19,23 +19,21 @@ export function healthcheckTest(w: Workload): string[] | undefined {
   const path = h.path ?? "/";
   const url = `http://127.0.0.1:${port}${path}`;
   switch (h.probe ?? "wget") {
-    case "node":
-      return [
-        "CMD",
-        "node",
-        "-e",
-        `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(${Math.max(500, h.timeoutSeconds * 1000 - 500)}) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-      ];
     case "wget":
       return ["CMD", "wget", "-q", "-O", "/dev/null", url];
     case "bash":
-      return [
-        "CMD",
-        "bash",
-        "-c",
-        `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`,
-      ];
+      return ["CMD", "bash", "-c", bashHttpProbe(String(port), path)];
   }
+}
+
+/**
+ * An HTTP probe in bash alone (its `/dev/tcp`): no process but the shell starts, so it answers in
+ * milliseconds even under a container's fraction of a CPU, where starting a Node runtime per
+ * probe can take longer than the probe's timeout. Succeeds on a `200` status line. `port` may be
+ * a shell expansion (`services/Dockerfile` passes `\${PORT:?…}`).
+ */
+export function bashHttpProbe(port: string, path: string): string {
+  return `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && read -r -t 2 status <&3 && [[ $status == *' 200 '* ]]`;
 }
 
 /** Health check timing in Docker's duration syntax. */

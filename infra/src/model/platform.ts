@@ -91,6 +91,9 @@ const secret = (name: SecretName, fileVar?: string): EnvValue =>
 const url = (workload: string, scheme: "http" | "redis" | "amqp" | "ws" = "http", path?: string): EnvValue =>
   path ? { kind: "url", workload, scheme, path } : { kind: "url", workload, scheme };
 
+/** How long an app service may take to listen before failed health checks count. */
+export const APP_START_PERIOD_SECONDS = 60;
+
 const httpHealth = (path: string, probe: HealthCheck["probe"]): HealthCheck => ({
   kind: "http",
   path,
@@ -206,7 +209,9 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
     ],
     volumes: spec.volumes ?? [],
     configFiles: [],
-    health: httpHealth("/health", "node"),
+    // The start period covers start-up work before the server listens (migrations; product's first
+    // start seeds the demo catalog and its images) at the model's fraction of a CPU.
+    health: { ...httpHealth("/health", "bash"), startPeriodSeconds: APP_START_PERIOD_SECONDS },
     readinessPath: "/ready",
     routes: spec.routes ?? [],
     scrape: { port: "http", path: "/metrics" },

@@ -96,10 +96,10 @@ export interface HealthCheck {
   path?: string;
   /**
    * What inside the image can make the HTTP request when a container runtime (Docker) runs the
-   * check itself: `node` (our Node images), `wget` (busybox-based images), `bash` (`/dev/tcp`
-   * in Debian/Ubuntu images without an HTTP client). Kubernetes probes ignore it.
+   * check itself: `wget` (busybox-based images), `bash` (its `/dev/tcp`: our Node
+   * images and Debian/Ubuntu images without an HTTP client; no runtime starts per probe). Kubernetes probes ignore it.
    */
-  probe?: "node" | "wget" | "bash";
+  probe?: "wget" | "bash";
   command?: string[];
   intervalSeconds: number;
   timeoutSeconds: number;
