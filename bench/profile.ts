@@ -11,9 +11,9 @@ import { startLocalRun } from "../infra/src/local/run.js";
 const service = process.argv[2] ?? "product";
 const dir = mkdtempSync(join(tmpdir(), "shopstream-prof-"));
 const run = await startLocalRun({
-  env: { ...process.env, LOCAL_PORT_OFFSET: "2200", LOG_LEVEL: "warn" },
+  env: { ...process.env, LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "2200", LOG_LEVEL: "warn" },
   stateDir: mkdtempSync(join(tmpdir(), "shopstream-prof-state-")),
-  isolation: "prof_",
+  isolation: `prof${process.pid}_`,
   nodeArgs: { [service]: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
   overrides: {
     gateway: {

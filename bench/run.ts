@@ -194,7 +194,7 @@ async function main() {
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     },
     stateDir: mkdtempSync(join(tmpdir(), "shopstream-bench-")),
-    isolation: "bench_",
+    isolation: `bench${process.pid}_`,
     overrides: { gateway: { RATE_LIMIT_PER_MINUTE: "1000000", AUTH_RATE_LIMIT_PER_MINUTE: "1000000" } },
   });
   try {

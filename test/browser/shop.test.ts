@@ -35,7 +35,8 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI === "true")("the storefron
         SHOPSTREAM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       },
       stateDir: mkdtempSync(join(tmpdir(), "shopstream-browser-")),
-      isolation: "browser_",
+      // Its own databases, keys and queues, even beside another run of this file.
+      isolation: `browser${process.pid}_`,
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
