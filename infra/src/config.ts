@@ -55,6 +55,7 @@ const dnsLabel = (max: number) =>
   z.string().regex(new RegExp(`^(?=.{1,${max}}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$`), {
     error: `must be a lower-case DNS label of at most ${max} characters`,
   });
+const cidr = z.cidrv4({ error: "must be a list of IPv4 CIDRs such as 169.254.20.10/32" });
 const registryHost = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, {
   error: "must be a registry such as registry.example.com:5000 or ghcr.io/acme",
 });
@@ -70,8 +71,10 @@ export const CONFIG_DOCS = {
     "`true` renders every workload as a Swarm service (`docker swarm init` first); `false` runs containers on one host.",
   "docker.host":
     "Docker engine to deploy to (`unix:///var/run/docker.sock`, `ssh://user@host`, `tcp://host:2376`); defaults to `DOCKER_HOST` or the local socket.",
+  "docker.dataNode":
+    "Swarm only, and required there: hostname of the node that runs the stateful parts (their volumes are local to it) and the edge (its ports are published on that node, in host mode, so clients keep their own addresses). Point the public DNS names at it.",
   "docker.debugPorts":
-    "`true` also publishes the data stores (MariaDB 3306, Redis 6379, RabbitMQ 5672, Elasticsearch 9200, MinIO 9000) on 127.0.0.1 for debugging; only Traefik is published otherwise.",
+    "`true` also publishes the data stores (MariaDB 3306, Redis 6379, RabbitMQ 5672, Elasticsearch 9200, MinIO 9000) on 127.0.0.1 for debugging, through an extra non-internal `debug` network they join (which also gives them a route out); only Traefik is published otherwise.",
   domain:
     "Base public domain. The shop is served at `<domain>`, the dashboards at `grafana.`, `traefik.`, `prometheus.` and `alertmanager.<domain>`. `*.localhost` resolves to this machine.",
   "hosts.<name>":
@@ -115,6 +118,10 @@ export const CONFIG_DOCS = {
   "kubernetes.ingressClass": "Name of the IngressClass Traefik serves; defaults to `shopstream-<stack>`.",
   "kubernetes.edgeReplicas":
     "Traefik replicas; defaults to 2, or 1 with `tls.mode: acme` (its certificates live on one volume), which allows no more.",
+  "kubernetes.dnsCidrs":
+    'Extra DNS resolvers every pod may query on port 53, as CIDRs, besides kube-system\'s pods, e.g. `["169.254.20.10/32"]` for NodeLocal DNSCache.',
+  "kubernetes.apiServerCidrs":
+    "Where the Kubernetes API server is, as CIDRs, for the pods that read it (Promtail); defaults to anywhere (`0.0.0.0/0`). Cilium matches the API server by identity, not address: see docs/verification.md.",
   "kubernetes.serviceType":
     "How Traefik's HTTP and HTTPS ports are exposed: `LoadBalancer` (cloud load balancer, MetalLB) or `NodePort`.",
 } as const;
@@ -132,6 +139,12 @@ const schema = z
             .string()
             .regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, {
               error: "must be a unix://, tcp://, ssh:// or npipe:// URL",
+            })
+            .optional(),
+          dataNode: z
+            .string()
+            .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, {
+              error: "must be the hostname of a Swarm node (`docker node ls`)",
             })
             .optional(),
           debugPorts: bool(false),
@@ -208,6 +221,8 @@ const schema = z
             )
             .optional(),
           serviceType: oneOf(["LoadBalancer", "NodePort"] as const, "LoadBalancer"),
+          dnsCidrs: z.array(cidr).min(1).optional(),
+          apiServerCidrs: z.array(cidr).min(1).optional(),
         },
         { error: 'must be an object such as {"namespace": "shopstream"}' },
       )
@@ -215,6 +230,14 @@ const schema = z
       .default({ namespace: "shopstream", serviceType: "LoadBalancer" }),
   })
   .superRefine((c, ctx) => {
+    if (c.target === "docker" && c.docker.swarm && !c.docker.dataNode) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["docker", "dataNode"],
+        message:
+          "is required when docker.swarm is true: the hostname of the node that keeps the volumes and publishes the edge",
+      });
+    }
     if (c.maxReplicas !== 0 && c.maxReplicas < c.appReplicas) {
       ctx.addIssue({ code: "custom", path: ["maxReplicas"], message: "must be 0 or at least appReplicas" });
     }

@@ -310,7 +310,12 @@ describe("secrets, config files and images on Kubernetes", () => {
       expect(c.imagePullPolicy, w.name).toBe("IfNotPresent");
       expect(c.image, w.name).toBe(images[w.name]);
       if (w.image.kind === "build") {
-        const tag = contentTag(REPO_ROOT, w.image.sources ?? [w.image.dockerfile], w.image.args);
+        const tag = contentTag(
+          REPO_ROOT,
+          w.image.sources ?? [w.image.dockerfile],
+          w.image.args,
+          w.image.dockerfile,
+        );
         expect(c.image).toMatch(
           new RegExp(`^ghcr\\.io/example/shopstream/${w.name}:${tag}@sha256:[0-9a-f]{64}$`),
         );

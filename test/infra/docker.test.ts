@@ -43,7 +43,11 @@ describe("the dev stack on one Docker host", () => {
       expect(image.inputs.imageName).toMatch(new RegExp(`^shopstream/${service}:[0-9a-f]{16}$`));
       expect(image.inputs.skipPush).toBe(true);
       expect(image.inputs.build.context).toBe(".");
-      expect(containers.get(service)!.inputs.image).toBe(image.inputs.imageName);
+      // The container runs the built image by ID (the provider reads the ID back into `image`).
+      const local = run.named(TYPES.remoteImage, `shopstream-${service}-local-image`);
+      expect(local.inputs).toMatchObject({ name: image.inputs.imageName, keepLocally: true });
+      expect(containers.get(service)!.inputs.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(local.dependsOn).toContain(image.name);
     }
     expect(run.named(TYPES.image, "shopstream-order-image").inputs.build).toMatchObject({
       dockerfile: "services/Dockerfile",
@@ -55,7 +59,10 @@ describe("the dev stack on one Docker host", () => {
   });
 
   it("pins every third-party image to an exact tag", () => {
-    const pulled = run.ofType(TYPES.remoteImage).map((r) => r.inputs.name as string);
+    const pulled = run
+      .ofType(TYPES.remoteImage)
+      .filter((r) => !r.name.endsWith("-local-image"))
+      .map((r) => r.inputs.name as string);
     expect(pulled.sort()).toEqual(Object.values(THIRD_PARTY_IMAGES).sort());
     for (const ref of pulled) {
       expect(ref).toMatch(/:[\w.-]+$/);
@@ -160,7 +167,8 @@ describe("the dev stack on one Docker host", () => {
       if (!carrier) continue;
       expect(carrier.inputs.start).toBe(false);
       expect(carrier.inputs.mustRun).toBe(false);
-      expect(c.inputs.volumes).toContainEqual({ fromContainer: `${carrier.name}-id`, readOnly: true });
+      // Docker's own `:ro`: the provider ignores `readOnly` on a volumes-from entry.
+      expect(c.inputs.volumes).toContainEqual({ fromContainer: `${carrier.name}-id:ro` });
       expect(c.dependsOn).toContain(carrier.name);
       const dirs = (carrier.inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath);
       for (const u of carrier.inputs.uploads as { file: string }[]) {
@@ -324,7 +332,7 @@ describe("stack variants", () => {
       registryMirror: "mirror.example.com",
       registry: { server: "registry.example.com/shop", push: true },
     });
-    for (const image of r.ofType(TYPES.remoteImage))
+    for (const image of r.ofType(TYPES.remoteImage).filter((i) => !i.name.endsWith("-local-image")))
       expect(image.inputs.name).toMatch(/^mirror\.example\.com\//);
     const order = r.named(TYPES.image, "shopstream-order-image");
     expect(order.inputs.imageName).toMatch(/^registry\.example\.com\/shop\/order:[0-9a-f]{16}$/);

@@ -43,11 +43,25 @@ describe("the app services' health checks", () => {
         ...command.slice(0, 2),
         bashHttpProbe(port, "/health"),
       ]);
+      // Docker reads `60s` and `1m0s` alike; the model writes the provider's read-back form.
       const t = healthcheckTiming(w);
-      expect(flags, w.name).toEqual({
-        interval: t.interval,
-        timeout: t.timeout,
-        "start-period": t.startPeriod,
+      const seconds = (d: string) =>
+        [...d.matchAll(/(\d+)([hms])/g)].reduce(
+          (sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"],
+          0,
+        );
+      expect(
+        {
+          interval: seconds(flags.interval!),
+          timeout: seconds(flags.timeout!),
+          startPeriod: seconds(flags["start-period"]!),
+          retries: flags.retries,
+        },
+        w.name,
+      ).toEqual({
+        interval: seconds(t.interval),
+        timeout: seconds(t.timeout),
+        startPeriod: seconds(t.startPeriod),
         retries: String(t.retries),
       });
     }

@@ -9,7 +9,7 @@ let swarm: ResourceInputs[];
 
 beforeAll(async () => {
   oneHost = (await runStack({ docker: { debugPorts: true } })).resources.map(asInputs);
-  swarm = (await runStack({ docker: { swarm: true } })).resources.map(asInputs);
+  swarm = (await runStack({ docker: { swarm: true, dataNode: "node-1" } })).resources.map(asInputs);
 });
 
 /** A deep copy of the graph with one resource changed. */

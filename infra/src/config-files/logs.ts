@@ -71,7 +71,7 @@ export function promtailConfig(ctx: ConfigFileContext): Record<string, unknown> 
   const discovery = ctx.logDiscovery;
   return {
     server: { http_listen_port: portByName(promtail, "http"), grpc_listen_port: 0, log_level: "warn" },
-    positions: { filename: "/tmp/positions.yaml" },
+    positions: { filename: `${promtail.volumes[0]?.mountPath ?? "/var/lib/promtail"}/positions.yaml` },
     clients: [{ url: httpUrl(ctx, loki, portByName(loki, "http"), "/loki/api/v1/push") }],
     scrape_configs:
       discovery === "docker" ? dockerLogScrape(env) : kubernetesLogScrape(env, discovery.kubernetes),

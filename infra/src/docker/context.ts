@@ -9,6 +9,8 @@ export interface DockerTargetContext {
   platform: Platform;
   config: StackConfig;
   networks: Record<NetworkName, docker.Network>;
+  /** With `docker.debugPorts` on one host: the non-internal network the published stores join. */
+  debugNetwork?: docker.Network;
   /** Named volumes by the model's volume name. */
   volumes: Record<string, docker.Volume>;
   /** Image reference each workload runs. */

@@ -60,10 +60,20 @@ export class DockerPlatform extends pulumi.ComponentResource {
             ...(swarm ? { attachable: false } : {}),
             labels: stackLabels,
           },
-          child,
+          // Fixed names: a replacement (bridge <-> overlay when docker.swarm is toggled) must
+          // remove the old network before it can create the new one.
+          { ...child, deleteBeforeReplace: true },
         ),
       ]),
     ) as Record<NetworkName, docker.Network>;
+    const debugNetwork =
+      config.docker.debugPorts && !swarm
+        ? new docker.Network(
+            `${name}-debug`,
+            { name: physical("debug"), driver: "bridge", internal: false, labels: stackLabels },
+            { ...child, deleteBeforeReplace: true },
+          )
+        : undefined;
 
     const volumes: Record<string, docker.Volume> = {};
     for (const w of platform.workloads) {
@@ -97,7 +107,12 @@ export class DockerPlatform extends pulumi.ComponentResource {
         references[w.name] = image.name;
         continue;
       }
-      const tag = contentTag(repoRoot, w.image.sources ?? [w.image.dockerfile], w.image.args);
+      const tag = contentTag(
+        repoRoot,
+        w.image.sources ?? [w.image.dockerfile],
+        w.image.args,
+        w.image.dockerfile,
+      );
       const repository = `${config.registry.server ?? "shopstream"}/${w.name}`;
       const push = config.registry.push && Boolean(config.registry.server);
       const image = new docker.Image(
@@ -123,8 +138,20 @@ export class DockerPlatform extends pulumi.ComponentResource {
         },
         child,
       );
-      images[w.name] = push ? image.repoDigest : image.imageName;
-      references[w.name] = images[w.name]!;
+      if (swarm) {
+        // A service runs what it is given: the pushed digest, or the tag on a one-node Swarm.
+        images[w.name] = push ? image.repoDigest : image.imageName;
+      } else {
+        // A container must be given the image's ID: the provider reads the ID back into
+        // `image`, so a name would show as a change on every preview and replace the container
+        // on every `up`. The built image is on the engine; this looks it up (no pull).
+        images[w.name] = new docker.RemoteImage(
+          `${name}-${w.name}-local-image`,
+          { name: image.imageName, keepLocally: true },
+          child,
+        ).imageId;
+      }
+      references[w.name] = push ? image.repoDigest : image.imageName;
     }
 
     const ctxForFiles: ConfigFileContext = {
@@ -150,6 +177,7 @@ export class DockerPlatform extends pulumi.ComponentResource {
       platform,
       config,
       networks,
+      ...(debugNetwork ? { debugNetwork } : {}),
       volumes,
       images,
       toolboxImage: toolbox.imageId,

@@ -36,14 +36,40 @@ export function bashHttpProbe(port: string, path: string): string {
   return `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && read -r -t 2 status <&3 && [[ $status == *' 200 '* ]]`;
 }
 
-/** Health check timing in Docker's duration syntax. */
-export function healthcheckTiming(w: Workload) {
+/**
+ * A duration as the Docker provider reads it back from a container: Go's `time.Duration.String()`
+ * (`60s` is read back as `1m0s`). Writing it in any other form shows as a change on every preview.
+ */
+export function containerDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`not a whole number of seconds: ${seconds}`);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/**
+ * A duration as the Docker provider reads it back from a Swarm service (its `shortDur`): Go's form
+ * without a trailing `0s` or `0m` (`120s` is read back as `2m`, `90s` as `1m30s`).
+ */
+export function serviceDuration(seconds: number): string {
+  let d = containerDuration(seconds);
+  if (d.endsWith("m0s")) d = d.slice(0, -2);
+  if (d.endsWith("h0m")) d = d.slice(0, -2);
+  return d;
+}
+
+/** Health check timing in the form the provider reads back for a container or a Swarm service. */
+export function healthcheckTiming(w: Workload, kind: "container" | "service" = "container") {
   const h = w.health!;
+  const d = kind === "container" ? containerDuration : serviceDuration;
   return {
-    interval: `${h.intervalSeconds}s`,
-    timeout: `${h.timeoutSeconds}s`,
+    interval: d(h.intervalSeconds),
+    timeout: d(h.timeoutSeconds),
     retries: h.retries,
-    startPeriod: `${h.startPeriodSeconds}s`,
+    startPeriod: d(h.startPeriodSeconds),
   };
 }
 
@@ -77,6 +103,8 @@ export interface WorkloadFile {
   source: FileSource;
   /** Secrets are readable by the workload's user only; config files by everyone. */
   mode: number;
+  /** The image ships other files in its directory (see `ConfigFile.besideImageFiles`). */
+  besideImageFiles?: boolean;
 }
 
 /** Every file a workload needs: its secrets at /run/secrets/<name>, then its generated files. */
@@ -93,6 +121,7 @@ export function filesOf(w: Workload): WorkloadFile[] {
       path: f.mountPath,
       source: f.secret ? { kind: "secret-file", name: f.name } : { kind: "config", name: f.name },
       mode: f.secret ? 0o400 : 0o444,
+      ...(f.besideImageFiles ? { besideImageFiles: true } : {}),
     }),
   );
   return [...secrets, ...configs];
@@ -121,11 +150,18 @@ export function tmpfsOptions(w: Workload): Record<string, string> {
   return Object.fromEntries(w.tmpfs.map((path) => [path, "rw,noexec,nosuid,size=64m"]));
 }
 
-/** Swarm placement: stateful parts and the edge stay on managers, the rest spreads over nodes. */
-export function swarmPlacement(w: Workload): { constraints?: string[]; prefs?: string[] } | undefined {
+/**
+ * Swarm placement. Stateful parts keep their data in volumes local to one node, and the edge
+ * publishes its ports on the node it runs on (host mode), so both are pinned to the configured
+ * node by hostname: `node.role==manager` would let them move to another manager with an empty
+ * volume. Stateless services need no placement: the scheduler already puts each new task on the
+ * node with the fewest tasks of its service (a `spread=node.id` preference would be ignored, as
+ * Swarm spreads only over `node.labels.*` and `engine.labels.*`).
+ */
+export function swarmPlacement(w: Workload, dataNode: string): { constraints: string[] } | undefined {
   if (w.readsContainerLogs) return undefined; // global service: one per node
-  if (w.stateful || w.tier === "edge") return { constraints: ["node.role==manager"] };
-  return { prefs: ["spread=node.id"] };
+  if (w.stateful || w.tier === "edge") return { constraints: [`node.hostname==${dataNode}`] };
+  return undefined;
 }
 
 /**
@@ -135,23 +171,30 @@ export function swarmPlacement(w: Workload): { constraints?: string[]; prefs?: s
  */
 export function swarmUpdatePolicy(w: Workload) {
   const order = w.stateful ? "stop-first" : "start-first";
+  // Durations and the ratio in the form the provider reads back (`0.0`, `2m`), or every preview
+  // would show a change and every `up` would update every service.
   return {
     updateConfig: {
       parallelism: 1,
-      delay: "10s",
+      delay: serviceDuration(10),
       order,
       failureAction: "rollback",
-      monitor: "30s",
-      maxFailureRatio: "0",
+      monitor: serviceDuration(30),
+      maxFailureRatio: "0.0",
     },
     rollbackConfig: {
       parallelism: 1,
-      delay: "0s",
+      delay: serviceDuration(0),
       order,
       failureAction: "pause",
-      monitor: "30s",
-      maxFailureRatio: "0",
+      monitor: serviceDuration(30),
+      maxFailureRatio: "0.0",
     },
-    restartPolicy: { condition: "any", delay: "5s", maxAttempts: 0, window: "120s" },
+    restartPolicy: {
+      condition: "any",
+      delay: serviceDuration(5),
+      maxAttempts: 0,
+      window: serviceDuration(120),
+    },
   };
 }

@@ -11,6 +11,7 @@ import {
   healthcheckTiming,
   labelList,
   MiB,
+  serviceDuration,
   swarmPlacement,
   swarmUpdatePolicy,
   userIds,
@@ -74,14 +75,17 @@ export class SwarmWorkload extends pulumi.ComponentResource {
 
     const test = healthcheckTest(w);
     const policy = swarmUpdatePolicy(w);
-    const placement = swarmPlacement(w);
+    const dataNode = ctx.config.docker.dataNode;
+    if (!dataNode) throw new Error("docker.dataNode is required with docker.swarm");
+    const placement = swarmPlacement(w, dataNode);
     const edge = w.tier === "edge";
+    const global = Boolean(w.readsContainerLogs);
     this.service = new docker.Service(
       name,
       {
         name: objectName(ctx, w.name),
         labels: labelList(labels),
-        mode: w.readsContainerLogs ? { global: true } : { replicated: { replicas: w.replicas } },
+        mode: global ? { global: true } : { replicated: { replicas: w.replicas } },
         taskSpec: {
           containerSpec: {
             image,
@@ -91,7 +95,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             ...(w.user ? { user: w.user } : {}),
             readOnly: w.readOnlyRootFilesystem,
             capDrops: ["ALL"],
-            stopGracePeriod: `${w.stopGracePeriodSeconds}s`,
+            stopGracePeriod: serviceDuration(w.stopGracePeriodSeconds),
             labels: labelList({ ...labels, [LABELS.role]: "workload" }),
             mounts: [
               ...w.volumes.map((v) => ({
@@ -117,7 +121,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             ],
             secrets,
             configs,
-            ...(test ? { healthcheck: { tests: test, ...healthcheckTiming(w) } } : {}),
+            ...(test ? { healthcheck: { tests: test, ...healthcheckTiming(w, "service") } } : {}),
           },
           networksAdvanceds: w.networks.map((n) => ({ id: ctx.networks[n].id, aliases: [w.name] })),
           resources: {
@@ -136,24 +140,37 @@ export class SwarmWorkload extends pulumi.ComponentResource {
         },
         updateConfig: policy.updateConfig,
         rollbackConfig: policy.rollbackConfig,
-        // `pulumi up` waits until every task runs (and, with a health check, is healthy).
-        convergeConfig: { delay: "7s", timeout: "10m" },
+        // `pulumi up` waits until every task runs (and, with a health check, is healthy). The
+        // provider refuses a converge configuration on a global service (the two conflict).
+        ...(global ? {} : { convergeConfig: { delay: "7s", timeout: "10m" } }),
         ...(edge
           ? {
               endpointSpec: {
+                // Host mode: published on the node the edge runs on, bypassing the routing mesh,
+                // so Traefik sees each client's own address (through the mesh every client
+                // would arrive from the ingress network's 10.0.0.x, and per-client limits
+                // would become global).
                 ports: [
-                  { targetPort: portOf(w, "web"), publishedPort: ctx.config.httpPort, protocol: "tcp" },
+                  {
+                    targetPort: portOf(w, "web"),
+                    publishedPort: ctx.config.httpPort,
+                    protocol: "tcp",
+                    publishMode: "host",
+                  },
                   {
                     targetPort: portOf(w, "websecure"),
                     publishedPort: ctx.config.httpsPort,
                     protocol: "tcp",
+                    publishMode: "host",
                   },
                 ],
               },
             }
           : {}),
       },
-      { parent: this, dependsOn: args.dependencies },
+      // The service name is fixed, so a replacement (a change of mode, say) must remove the old
+      // service first.
+      { parent: this, dependsOn: args.dependencies, deleteBeforeReplace: true },
     );
     this.registerOutputs({ serviceName: this.service.name });
   }

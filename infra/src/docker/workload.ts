@@ -73,7 +73,9 @@ export class DockerWorkload extends pulumi.ComponentResource {
 
     const test = healthcheckTest(w);
     const edge = w.tier === "edge";
-    const debug = ctx.config.docker.debugPorts && w.tier === "data";
+    // Docker publishes no port of a container that is only on internal networks: a store
+    // published for debugging also joins the non-internal `debug` network.
+    const debug = ctx.debugNetwork !== undefined && w.tier === "data";
     const ports = edge
       ? [
           { internal: portOf(w, "web"), external: ctx.config.httpPort },
@@ -103,11 +105,16 @@ export class DockerWorkload extends pulumi.ComponentResource {
         destroyGraceSeconds: w.stopGracePeriodSeconds,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
-        networksAdvanced: w.networks.map((n) => ({ name: ctx.networks[n].name, aliases: [w.name] })),
+        networksAdvanced: [
+          ...w.networks.map((n) => ({ name: ctx.networks[n].name, aliases: [w.name] })),
+          ...(debug && ctx.debugNetwork ? [{ name: ctx.debugNetwork.name, aliases: [w.name] }] : []),
+        ],
         volumes: [
           ...w.volumes.map((v) => ({ volumeName: ctx.volumes[v.name]!.name, containerPath: v.mountPath })),
-          // By ID: new file content replaces the carrier, and with it this container.
-          ...(carrier ? [{ fromContainer: carrier.id, readOnly: true }] : []),
+          // By ID: new file content replaces the carrier, and with it this container. Read-only
+          // by Docker's own `<container>:ro` syntax: the provider ignores `readOnly` on volumes
+          // taken from another container and would mount them writable.
+          ...(carrier ? [{ fromContainer: pulumi.interpolate`${carrier.id}:ro` }] : []),
           ...(w.readsContainerLogs
             ? [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]
             : []),

@@ -31,7 +31,12 @@ export function workloadImages(name: string, o: ImageOptions): Record<string, pu
       images[w.name] = pulumi.output(resolveImage(THIRD_PARTY_IMAGES[w.image.image], config.registryMirror));
       continue;
     }
-    const tag = contentTag(o.repoRoot, w.image.sources ?? [w.image.dockerfile], w.image.args);
+    const tag = contentTag(
+      o.repoRoot,
+      w.image.sources ?? [w.image.dockerfile],
+      w.image.args,
+      w.image.dockerfile,
+    );
     const image = new docker.Image(
       `${name}-${w.name}-image`,
       {

@@ -34,7 +34,19 @@ export interface NetworkPolicyOptions {
   layout: NamespaceLayout;
   /** Certificates by cert-manager: the edge must reach its HTTP-01 solver pods. */
   acmeSolver: boolean;
+  /**
+   * Extra DNS resolvers outside kube-system's pods, as CIDRs: NodeLocal DNSCache answers on a
+   * link-local address on each node (169.254.20.10/32), which a kube-system pod selector misses.
+   */
+  dnsCidrs?: string[];
+  /**
+   * Where the API server is, as CIDRs (default: anywhere). Some CNIs (Cilium) do not match the
+   * API server by any `ipBlock`: they need their own policy (docs/verification.md).
+   */
+  apiServerCidrs?: string[];
 }
+
+const DEFAULT_API_SERVER_CIDRS = ["0.0.0.0/0"];
 
 const tcp = (ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
 
@@ -62,7 +74,10 @@ export function networkPolicies(o: NetworkPolicyOptions): NetworkPolicyObject[] 
           policyTypes: ["Egress"],
           egress: [
             {
-              to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
+              to: [
+                { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } },
+                ...(o.dnsCidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
+              ],
               ports: [
                 { protocol: "UDP", port: 53 },
                 { protocol: "TCP", port: 53 },
@@ -94,7 +109,10 @@ export function networkPolicies(o: NetworkPolicyOptions): NetworkPolicyObject[] 
     }
     if (apiClients(wiring).includes(w.name)) {
       // The API server is outside the pod network; its address differs from cluster to cluster.
-      egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(API_SERVER_PORTS) });
+      egress.push({
+        to: (o.apiServerCidrs ?? DEFAULT_API_SERVER_CIDRS).map((cidr) => ({ ipBlock: { cidr } })),
+        ports: tcp(API_SERVER_PORTS),
+      });
     }
     out.push({
       name: w.name,

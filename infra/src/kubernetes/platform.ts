@@ -285,6 +285,8 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
       wiring,
       layout,
       acmeSolver: config.tls.mode === "cert-manager",
+      ...(config.kubernetes.dnsCidrs ? { dnsCidrs: config.kubernetes.dnsCidrs } : {}),
+      ...(config.kubernetes.apiServerCidrs ? { apiServerCidrs: config.kubernetes.apiServerCidrs } : {}),
     })) {
       new k8s.networking.v1.NetworkPolicy(
         scoped(policy.namespace, `netpol-${policy.name}`),

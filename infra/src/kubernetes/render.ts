@@ -128,7 +128,10 @@ export function probes(w: Workload): Pick<Container, "livenessProbe" | "readines
       failureThreshold: Math.ceil((h.startPeriodSeconds + 60) / startupPeriod),
     },
     livenessProbe: { ...action(h.path), ...timing },
-    readinessProbe: { ...action(w.readinessPath ?? h.path), ...timing },
+    readinessProbe: w.readinessTcpPort
+      ? // A TCP connect costs nothing, so readiness follows the workload closely.
+        { tcpSocket: { port: w.readinessTcpPort }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }
+      : { ...action(w.readinessPath ?? h.path), ...timing },
   };
 }
 
@@ -182,9 +185,19 @@ export function fileVolumes(w: Workload, objects: FileObjects): { volumes: Volum
         };
     }
   };
-  const files = filesOf(w);
+  const all = filesOf(w);
+  // A file beside the image's own files in its directory is mounted alone (`subPath`): a
+  // volume on the whole directory would hide the image's files.
+  const alone = all.filter((f) => f.besideImageFiles);
+  const files = all.filter((f) => !f.besideImageFiles);
   const volumes: Volume[] = [];
   const mounts: VolumeMount[] = [];
+  for (const f of alone) {
+    const name = `file-${slug(f.path)}`;
+    const file = f.path.slice(f.path.lastIndexOf("/") + 1);
+    volumes.push({ name, projected: { sources: [project(f.source, file)], defaultMode: 0o440 } });
+    mounts.push({ name, mountPath: f.path, subPath: file, readOnly: true });
+  }
   for (const dir of fileDirectories(files)) {
     const name = `files-${slug(dir)}`;
     const sources = files
@@ -209,9 +222,24 @@ export function scratchVolumes(w: Workload): { volumes: Volume[]; mounts: Volume
 }
 
 /** The workload's data volumes: claim templates for a StatefulSet, standalone claims or scratch otherwise. */
-export function dataVolumes(w: Workload, claims: Record<string, pulumi.Input<string>> = {}) {
+export function dataVolumes(
+  w: Workload,
+  claims: Record<string, pulumi.Input<string>> = {},
+  environment = "shopstream",
+) {
   const mounts = w.volumes.map((v): VolumeMount => ({ name: v.name, mountPath: v.mountPath }));
-  if (controllerKind(w) === "StatefulSet") return { volumes: [] as Volume[], mounts };
+  const kind = controllerKind(w);
+  if (kind === "StatefulSet") return { volumes: [] as Volume[], mounts };
+  if (kind === "DaemonSet") {
+    // One per node, outliving the pod (the log collector's read positions).
+    const volumes = w.volumes.map(
+      (v): Volume => ({
+        name: v.name,
+        hostPath: { path: `/var/lib/shopstream-${environment}/${v.name}`, type: "DirectoryOrCreate" },
+      }),
+    );
+    return { volumes, mounts };
+  }
   const volumes = w.volumes.map((v): Volume => {
     const claimName = claims[v.name];
     return claimName
@@ -225,7 +253,7 @@ export function podSpec(w: Workload, o: PodOptions): PodSpec {
   const kind = controllerKind(w);
   const files = fileVolumes(w, o.files);
   const scratch = scratchVolumes(w);
-  const data = dataVolumes(w, o.claims);
+  const data = dataVolumes(w, o.claims, o.platform.settings.environment);
   const hostLogs = w.readsContainerLogs
     ? {
         volumes: [{ name: "pod-logs", hostPath: { path: NODE_POD_LOGS, type: "Directory" } }] as Volume[],

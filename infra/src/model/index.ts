@@ -1,4 +1,5 @@
 export * from "./env.js";
+export * from "./image-contracts.js";
 export * from "./images.js";
 export * from "./messaging.js";
 export * from "./platform.js";

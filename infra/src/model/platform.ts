@@ -115,7 +115,13 @@ const execHealth = (command: string[], startPeriodSeconds = 30): HealthCheck => 
 type AppName = Exclude<keyof typeof APP_PORTS, "storefront">;
 
 /** Files at the repo root every image build reads (workspaces, lockfile, compiler settings). */
-const ROOT_BUILD_FILES = ["package.json", "package-lock.json", "tsconfig.base.json", ".dockerignore"];
+const ROOT_BUILD_FILES = [
+  "package.json",
+  "package-lock.json",
+  ".npmrc",
+  "tsconfig.base.json",
+  ".dockerignore",
+];
 
 /** What each app service needs from the platform; everything else is derived from it. */
 interface AppSpec {
@@ -462,11 +468,25 @@ function dataStores(s: PlatformSettings): Workload[] {
       networks: ["data", "monitoring"],
       volumes: [{ name: "rabbitmq-data", mountPath: "/var/lib/rabbitmq", sizeGi: 5 }],
       configFiles: [
-        { name: "rabbitmq-conf", mountPath: "/etc/rabbitmq/conf.d/20-shopstream.conf" },
+        // Beside the image's own conf.d files (10-defaults.conf and the management plugin's).
+        {
+          name: "rabbitmq-conf",
+          mountPath: "/etc/rabbitmq/conf.d/20-shopstream.conf",
+          besideImageFiles: true,
+        },
         // Holds the user's salted password hash: a secret, imported on boot.
         { name: "rabbitmq-definitions", mountPath: "/run/secrets/rabbitmq-definitions", secret: true },
       ],
-      health: execHealth(["rabbitmq-diagnostics", "-q", "ping"], 60),
+      // `rabbitmq-diagnostics` starts an Erlang VM per run: under load a 10 s cadence times out
+      // and, as liveness, restarts a busy broker. It runs every 30 s with room to answer;
+      // readiness (Kubernetes) is a cheap TCP connect to the AMQP port.
+      health: {
+        ...execHealth(["rabbitmq-diagnostics", "-q", "ping"], 60),
+        intervalSeconds: 30,
+        timeoutSeconds: 20,
+        retries: 3,
+      },
+      readinessTcpPort: "amqp",
       scrape: { port: "metrics", path: "/metrics/per-object" },
       resources: { cpuMillis: scale(250), memoryMiB: scale(512) },
       stateful: true,
@@ -482,14 +502,17 @@ function dataStores(s: PlatformSettings): Workload[] {
         description: "S3-compatible object store for product images",
         image: { kind: "third-party", image: "minio" },
         ports: [{ name: "s3", port: 9000 }],
-        args: ["server", "/data"],
+        // The image declares VOLUME /data: Docker fills an empty volume mounted there from the
+        // image, ownership included (root), undoing the chown to MinIO's user. A path the image
+        // does not have is left as prepared.
+        args: ["server", "/var/lib/minio"],
         env: {
           MINIO_ROOT_USER: secret("minio-access-key"),
           MINIO_ROOT_PASSWORD: secret("minio-secret-key"),
           MINIO_PROMETHEUS_AUTH_TYPE: "public",
         },
         networks: ["data", "monitoring"],
-        volumes: [{ name: "minio-data", mountPath: "/data", sizeGi: 10, ownedBy: "1000:1000" }],
+        volumes: [{ name: "minio-data", mountPath: "/var/lib/minio", sizeGi: 10, ownedBy: "1000:1000" }],
         health: execHealth(["mc", "ready", "local"]),
         scrape: { port: "s3", path: "/minio/v2/metrics/cluster" },
         resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
@@ -594,7 +617,13 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       description: "Routes alerts",
       image: { kind: "third-party", image: "alertmanager" },
       ports: [{ name: "http", port: 9093 }],
-      args: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+      args: [
+        "--config.file=/etc/alertmanager/alertmanager.yml",
+        "--storage.path=/alertmanager",
+        // One replica: no cluster gossip (it needs an RFC 1918 address to advertise, which pod
+        // networks outside those ranges do not have, and stops Alertmanager from starting).
+        "--cluster.listen-address=",
+      ],
       // Traefik reaches it over `monitoring`; DESIGN keeps it off `frontend`.
       networks: ["monitoring"],
       volumes: [{ name: "alertmanager-data", mountPath: "/alertmanager", sizeGi: 1 }],
@@ -670,6 +699,8 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       args: ["-config.file=/etc/promtail/promtail.yml"],
       networks: ["monitoring"],
       configFiles: [{ name: "promtail-config", mountPath: "/etc/promtail/promtail.yml" }],
+      // How far it has read each log: kept across restarts, or it ships every log again.
+      volumes: [{ name: "promtail-positions", mountPath: "/var/lib/promtail", sizeGi: 1 }],
       health: httpHealth("/ready", "bash"),
       scrape: { port: "http", path: "/metrics" },
       resources: { cpuMillis: scale(50), memoryMiB: scale(128) },

@@ -145,6 +145,11 @@ export interface ConfigFile {
   name: string;
   mountPath: string;
   secret?: boolean;
+  /**
+   * The image ships other files in the same directory (a `conf.d`): targets that mount whole
+   * directories (Kubernetes) mount this file alone, so the image's own files stay visible.
+   */
+  besideImageFiles?: boolean;
 }
 
 export interface Resources {
@@ -186,6 +191,11 @@ export interface Workload {
   health?: HealthCheck;
   /** Readiness (dependencies answer), when distinct from liveness. */
   readinessPath?: string;
+  /**
+   * Readiness as a TCP connect to this named port, for workloads whose health command is too
+   * costly to run as often as readiness is probed (RabbitMQ's CLI starts an Erlang VM).
+   */
+  readinessTcpPort?: string;
   routes: Route[];
   scrape?: ScrapeTarget;
   replicas: number;
