@@ -16,7 +16,8 @@ import {
   type KeyValueStorage,
   settleAttempt,
 } from "../services/storefront/src/checkout-attempt.js";
-import type { Cart, Session } from "../services/storefront/src/types.js";
+import { remember, withPushedStatus } from "../services/storefront/src/order-status.js";
+import type { Cart, Order, Session } from "../services/storefront/src/types.js";
 
 const storefront = fileURLToPath(new URL("../services/storefront/", import.meta.url));
 
@@ -312,5 +313,34 @@ describe("the catalog's sort menu", () => {
     const offered = [...block.matchAll(/\["([a-z_]*)",/g)].map((m) => m[1]).filter(Boolean);
     expect(offered.length).toBeGreaterThanOrEqual(3);
     for (const sort of offered) expect(PRODUCT_SORTS as readonly string[]).toContain(sort);
+  });
+});
+
+describe("an order's status on screen", () => {
+  const order = (status: Order["status"]): Order => ({
+    id: "o-1",
+    status,
+    totalCents: 100,
+    currency: "EUR",
+    items: [],
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+  });
+
+  it("takes a status pushed before the order loaded, and a fetch answered before the push cannot undo it", () => {
+    const known = remember(new Map(), "o-1", { status: "paid", at: "2026-01-01T00:00:01.000Z" });
+    // The order page's fetch was answered before the payment: it still says pending.
+    expect(withPushedStatus(order("pending"), known)).toMatchObject({
+      status: "paid",
+      updatedAt: "2026-01-01T00:00:01.000Z",
+    });
+    // A later fetch that is further along wins over the older push.
+    expect(withPushedStatus(order("shipped"), known).status).toBe("shipped");
+    // Pushes arriving out of order never move an order back.
+    const later = remember(known, "o-1", { status: "shipped", at: "2026-01-01T00:00:03.000Z" });
+    expect(
+      remember(later, "o-1", { status: "paid", at: "2026-01-01T00:00:01.000Z" }).get("o-1")?.status,
+    ).toBe("shipped");
+    expect(withPushedStatus({ ...order("pending"), id: "o-2" }, known).status).toBe("pending");
   });
 });

@@ -14,7 +14,6 @@ export const liveStore = createStore<LiveState>("off");
 /** Bumped on every (re)connect: pages that show orders re-fetch when it changes. */
 export const resyncStore = createStore(0);
 
-const listeners = new Set<(event: OrderEvent) => void>();
 const seen = new Set<string>();
 let socket: WebSocket | null = null;
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -24,11 +23,6 @@ let connecting = false;
 /** Bumped by start/stop, so a connect that was waiting on a token refresh knows it is stale. */
 let generation = 0;
 let lastEventAt = "";
-
-export function onOrderEvent(listener: (event: OrderEvent) => void): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
 
 export function wsUrl(path: string): string {
   const protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -53,7 +47,6 @@ function deliver(event: OrderEvent, tell: boolean): void {
   seen.add(key);
   if (event.at > lastEventAt) lastEventAt = event.at;
   patchOrderStatus(event.orderId, event.status, event.at);
-  for (const listener of [...listeners]) listener(event);
   // "Pending" is what the person just did themselves; only news is worth interrupting for.
   if (tell && event.status !== "pending") {
     announce(

@@ -1,5 +1,6 @@
 // The person's orders, kept current by live notifications (see live.ts).
 import { api } from "./api";
+import { type PushedStatus, remember, withPushedStatus } from "./order-status";
 import { createStore } from "./store";
 import type { Order, OrderStatus } from "./types";
 
@@ -23,6 +24,8 @@ export interface OrdersState {
 }
 
 export const ordersStore = createStore<OrdersState>({ items: null, loading: false, error: null });
+/** The furthest status pushed per order, which a fetch answered before the push must not undo. */
+export const pushedStatusStore = createStore<ReadonlyMap<string, PushedStatus>>(new Map());
 let latestLoad = 0;
 
 export function newestFirst(orders: Order[]): Order[] {
@@ -34,26 +37,24 @@ export async function loadOrders(): Promise<void> {
   ordersStore.update((state) => ({ ...state, loading: true, error: null }));
   try {
     const { items } = await api.orders();
-    if (load === latestLoad) ordersStore.set({ items: newestFirst(items), loading: false, error: null });
+    const known = pushedStatusStore.get();
+    const current = items.map((order) => withPushedStatus(order, known));
+    if (load === latestLoad) ordersStore.set({ items: newestFirst(current), loading: false, error: null });
   } catch (error) {
     if (load === latestLoad) ordersStore.update((state) => ({ ...state, loading: false, error }));
   }
 }
 
 export function patchOrderStatus(orderId: string, status: OrderStatus, at: string): void {
+  const known = remember(pushedStatusStore.get(), orderId, { status, at });
+  pushedStatusStore.set(known);
   ordersStore.update((state) =>
-    state.items
-      ? {
-          ...state,
-          items: state.items.map((order) =>
-            order.id === orderId ? { ...order, status, updatedAt: at || order.updatedAt } : order,
-          ),
-        }
-      : state,
+    state.items ? { ...state, items: state.items.map((order) => withPushedStatus(order, known)) } : state,
   );
 }
 
 export function resetOrders(): void {
   latestLoad++;
+  pushedStatusStore.set(new Map());
   ordersStore.set({ items: null, loading: false, error: null });
 }

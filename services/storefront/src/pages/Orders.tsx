@@ -3,8 +3,9 @@ import { api, isApiError } from "../api";
 import { Empty, ErrorMessage, errorText, Loading, Money, PageTitle, StatusBadge } from "../components/ui";
 import { formatDate, shortId } from "../format";
 import { useAsync, useTitle } from "../hooks";
-import { liveStore, onOrderEvent, resyncStore } from "../live";
-import { loadOrders, ordersStore } from "../orders";
+import { liveStore, resyncStore } from "../live";
+import { withPushedStatus } from "../order-status";
+import { loadOrders, ordersStore, pushedStatusStore } from "../orders";
 import { currentRoute, href } from "../router";
 import { sessionStore } from "../session";
 import { useStore } from "../store";
@@ -115,17 +116,9 @@ export function OrderPage(props: { id: string }) {
   const [actionError, setActionError] = useState<unknown>(null);
   useTitle(`Order ${shortId(props.id)}`);
 
-  // Status changes pushed over the WebSocket update the page in place.
-  useEffect(
-    () =>
-      onOrderEvent((event) => {
-        const current = order.data;
-        if (event.orderId === props.id && current) {
-          order.setData({ ...current, status: event.status, updatedAt: event.at || current.updatedAt });
-        }
-      }),
-    [props.id, order.data],
-  );
+  // Status changes pushed over the WebSocket update the page in place, including one pushed before
+  // the order loaded or while a fetch answered just before it was in flight.
+  const pushed = useStore(pushedStatusStore);
 
   if (!session) return <SignInFirst title="Order" />;
   if (order.error) {
@@ -152,7 +145,7 @@ export function OrderPage(props: { id: string }) {
     );
   }
 
-  const data = order.data;
+  const data = withPushedStatus(order.data, pushed);
   async function cancel() {
     if (!window.confirm("Cancel this order?")) return;
     setCancelling(true);
