@@ -98,6 +98,8 @@ export interface BuildRequest {
   args: Record<string, string>;
   /** Omitted: an untagged image (its id is returned). */
   tag?: string;
+  /** A stage of a multi-stage Dockerfile to stop at. */
+  target?: string;
   labels: Record<string, string>;
   logFile: string;
 }
@@ -113,6 +115,7 @@ export async function buildImage(
   for (const [k, v] of Object.entries(req.args)) args.push("--build-arg", `${k}=${v}`);
   for (const [k, v] of Object.entries(req.labels)) args.push("--label", `${k}=${v}`);
   if (req.tag) args.push("-t", req.tag);
+  if (req.target) args.push("--target", req.target);
   args.push(req.context);
   const t0 = performance.now();
   const r = await exec(builder.command, args, { env: builder.env, logFile: req.logFile });

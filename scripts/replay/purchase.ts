@@ -106,7 +106,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   purchase(origin).then(
     (r) => process.stdout.write(`purchase: order ${r.orderId} paid, stock of ${r.productId} down by one\n`),
     (err: Error) => {
-      process.stderr.write(`purchase failed: ${err.message}\n`);
+      const cause = err.cause as { code?: string; message?: string } | undefined;
+      process.stderr.write(
+        `purchase failed: ${err.message}${cause ? ` (${cause.code ?? cause.message})` : ""}\n`,
+      );
       process.exit(1);
     },
   );
