@@ -3,25 +3,33 @@
  * (Debian's builds, installed by .ci/run): `promtool` for Prometheus's config and rules,
  * `amtool` for Alertmanager's, and a throwaway `redis-server` on its own port started on the
  * generated ACL, with every user the ACL defines authenticating. Versions differ from the pinned
- * images (Debian's Prometheus 2.42, Alertmanager 0.25, Redis 7.0): docs/verification.md says what
- * that leaves open. Nothing here touches the machine's shared Redis.
+ * images (Debian's Prometheus 2.42, Alertmanager 0.25, Redis 7.0, nginx 1.22, MariaDB 10.11,
+ * RabbitMQ 3.10): docs/verification.md says what that leaves open. `nginx -t` reads the
+ * storefront's configuration; a throwaway `mariadbd` (own data directory, port and socket) runs
+ * the generated init script and every service user connects with its password; a throwaway
+ * RabbitMQ node (own node name, ports, epmd and data directory) imports the generated
+ * definitions and every user in them authenticates. Nothing here touches the machine's shared
+ * MariaDB, Redis or RabbitMQ.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import amqp from "amqplib";
+import * as mariadb from "mariadb";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, platformSettings } from "../../infra/src/config.js";
 import {
   type ConfigFileContext,
   mountPathOf,
+  rabbitmqPasswordHash,
   renderConfigFiles,
   renderSecretFiles,
 } from "../../infra/src/config-files/index.js";
-import { buildPlatform, containerResolver } from "../../infra/src/model/index.js";
+import { buildPlatform, containerResolver, SECRETS_DIR } from "../../infra/src/model/index.js";
+import { freePort, need, portOpen, run } from "./programs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "config-programs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,23 +66,6 @@ function place(name: string, content: string): string {
   execFileSync("mkdir", ["-p", path.slice(0, path.lastIndexOf("/"))]);
   writeFileSync(path, content);
   return path;
-}
-
-function need(program: string, pkg: string): void {
-  try {
-    execFileSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" });
-  } catch {
-    throw new Error(`${program} is missing: apt-get install ${pkg} (.ci/run installs it)`);
-  }
-}
-
-function run(program: string, args: string[]): { code: number; out: string } {
-  try {
-    return { code: 0, out: execFileSync(program, args, { encoding: "utf8", stdio: "pipe" }) };
-  } catch (err) {
-    const e = err as { status: number; stdout: string; stderr: string };
-    return { code: e.status, out: `${e.stdout}${e.stderr}` };
-  }
 }
 
 describe("Prometheus and Alertmanager read the generated files", () => {
@@ -122,12 +113,7 @@ describe("Redis started on the generated ACL", () => {
 
   beforeAll(async () => {
     need("redis-server", "redis-server");
-    port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    port = await freePort();
     const aclPath = join(dir, "redis.acl");
     writeFileSync(aclPath, acl);
     const redis = workloadArgs("redis");
@@ -139,20 +125,8 @@ describe("Redis started on the generated ACL", () => {
       stdio: "ignore",
     });
     // Wait for the state the start caused: the port answering.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const open = await new Promise<boolean>((resolve) => {
-        const socket = connect(port, "127.0.0.1")
-          .once("connect", () => {
-            socket.destroy();
-            resolve(true);
-          })
-          .once("error", () => resolve(false));
-      });
-      if (open) break;
-      if (Date.now() > deadline) throw new Error("redis-server did not start on the generated ACL");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const started = server;
+    await portOpen(port, "redis-server on the generated ACL", 10_000, () => started.exitCode === null);
   });
   afterAll(() => {
     server?.kill("SIGTERM");
@@ -198,3 +172,196 @@ function workloadArgs(name: string): string[] {
   if (!w?.args) throw new Error(`${name} has no arguments`);
   return w.args;
 }
+
+describe("nginx reads the storefront's configuration", () => {
+  const conf = join(process.cwd(), "services/storefront/nginx.conf");
+  // nginx opens /dev/stdout for its access log: give it a file there, not the test's socket.
+  const nginxT = (file: string) => {
+    const out = join(dir, "nginx-t.out");
+    const r = run("sh", ["-c", `nginx -t -q -c '${file}' >'${out}' 2>&1`]);
+    return { code: r.code, out: readFileSync(out, "utf8") };
+  };
+
+  it("nginx -t accepts it, and refuses a broken one (the check can fail)", () => {
+    need("nginx", "nginx");
+    const checked = nginxT(conf);
+    expect(checked.code, checked.out).toBe(0);
+    const broken = join(dir, "nginx-broken.conf");
+    writeFileSync(broken, readFileSync(conf, "utf8").replace(/listen\s+\d+/, "listen nowhere:x"));
+    expect(nginxT(broken).code).not.toBe(0);
+  });
+});
+
+/** Kills a throwaway server and waits for it to be gone. */
+function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+describe("MariaDB runs the generated init script", () => {
+  const base = join(dir, "mariadb");
+  const socket = join(base, "mysqld.sock");
+  let server: ChildProcess | undefined;
+  let port = 0;
+  const databases = platform.workloads.flatMap((w) => w.databases);
+  const passwordOf = (secret: string) => password(secret);
+
+  beforeAll(async () => {
+    need("mariadbd", "mariadb-server");
+    execFileSync("mkdir", ["-p", join(base, "data"), join(base, "secrets")]);
+    const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
+    const installed = run("mariadb-install-db", [
+      "--no-defaults",
+      `--datadir=${join(base, "data")}`,
+      "--auth-root-authentication-method=normal",
+      "--skip-test-db",
+      ...asRoot,
+    ]);
+    expect(installed.code, installed.out).toBe(0);
+    port = await freePort();
+    server = spawn(
+      "mariadbd",
+      [
+        "--no-defaults",
+        `--datadir=${join(base, "data")}`,
+        `--socket=${socket}`,
+        `--port=${port}`,
+        "--bind-address=127.0.0.1",
+        `--pid-file=${join(base, "mysqld.pid")}`,
+        "--skip-log-bin",
+        "--innodb-buffer-pool-size=16M",
+        "--skip-name-resolve",
+        ...asRoot,
+      ],
+      { stdio: "ignore" },
+    );
+    const started = server;
+    await portOpen(port, "the throwaway mariadbd", 30_000, () => started.exitCode === null);
+  });
+  afterAll(() => stop(server));
+
+  it("creates each service's database and user; each user reaches its own database only", async () => {
+    expect(databases.length).toBeGreaterThan(0);
+    // The script reads each password from its secret file, as the workload mounts them.
+    for (const d of databases)
+      writeFileSync(join(base, "secrets", d.passwordSecret), passwordOf(d.passwordSecret));
+    const script = files["mariadb-init"]!.replaceAll(`${SECRETS_DIR}/`, `${join(base, "secrets")}/`);
+    writeFileSync(join(base, "init.sh"), script);
+    // The image's entrypoint sources the script with its helpers defined: the stand-in's copy of
+    // that contract (scripts/replay/standins/mariadb/docker-entrypoint.sh), sourced without running.
+    const entrypoint = join(process.cwd(), "scripts/replay/standins/mariadb/docker-entrypoint.sh");
+    const applied = run(
+      "bash",
+      ["-c", `set -eo pipefail; source '${entrypoint}'; source '${join(base, "init.sh")}'`],
+      {
+        env: { ...process.env, SOCKET: socket, MARIADB_ROOT_PASSWORD: "" },
+      },
+    );
+    expect(applied.code, applied.out).toBe(0);
+
+    for (const d of databases) {
+      const conn = await mariadb.createConnection({
+        host: "127.0.0.1",
+        port,
+        user: d.user,
+        password: passwordOf(d.passwordSecret),
+        database: d.name,
+      });
+      await conn.query("CREATE TABLE IF NOT EXISTS config_check (id INT PRIMARY KEY)");
+      const others = databases.filter((o) => o.name !== d.name);
+      for (const o of others) {
+        await expect(
+          conn.query(`SELECT 1 FROM \`${o.name}\`.config_check`),
+          `${d.user} on ${o.name}`,
+        ).rejects.toThrow(/denied|doesn't exist/i);
+      }
+      await conn.end();
+      await expect(
+        mariadb.createConnection({ host: "127.0.0.1", port, user: d.user, password: "not-the-password" }),
+      ).rejects.toThrow(/Access denied/);
+    }
+  });
+});
+
+describe("RabbitMQ imports the generated definitions", () => {
+  const base = join(dir, "rabbitmq");
+  const node = `rabbit-config-check-${process.pid}@localhost`;
+  let server: ChildProcess | undefined;
+  let port = 0;
+  let epmdPort = 0;
+  const definitions = JSON.parse(secrets["rabbitmq-definitions"]!) as {
+    users: { name: string; password_hash: string }[];
+    vhosts: { name: string }[];
+    queues: { name: string; vhost: string }[];
+    permissions: { user: string; vhost: string }[];
+  };
+  /** Each user's password: the generator input whose salted hash the definitions hold. */
+  const passwordOfUser = (hash: string) => {
+    const salt = Buffer.from(hash, "base64").subarray(0, 4);
+    const found = candidates.find((c) => rabbitmqPasswordHash(c, salt) === hash);
+    if (!found) throw new Error("a user of the definitions has no password among the generator's inputs");
+    return found;
+  };
+
+  beforeAll(async () => {
+    need("rabbitmq-server", "rabbitmq-server");
+    execFileSync("mkdir", ["-p", join(base, "conf.d")]);
+    const definitionsPath = join(base, "definitions.json");
+    writeFileSync(definitionsPath, secrets["rabbitmq-definitions"]!);
+    writeFileSync(
+      join(base, "conf.d", "20-shopstream.conf"),
+      files["rabbitmq-conf"]!.replace(mountPathOf(platform, "rabbitmq-definitions"), definitionsPath),
+    );
+    writeFileSync(join(base, "enabled_plugins"), "[].\n");
+    [port, epmdPort] = [await freePort(), await freePort()];
+    // This node's own listener, after the generated drop-in (RABBITMQ_NODE_PORT loses to conf.d).
+    writeFileSync(join(base, "conf.d", "90-config-check.conf"), `listeners.tcp.1 = 127.0.0.1:${port}\n`);
+    const dist = await freePort();
+    server = spawn("/usr/lib/rabbitmq/bin/rabbitmq-server", [], {
+      stdio: "ignore",
+      env: {
+        ...process.env,
+        HOME: base,
+        RABBITMQ_NODENAME: node,
+        RABBITMQ_DIST_PORT: String(dist),
+        ERL_EPMD_PORT: String(epmdPort),
+        RABBITMQ_CONFIG_FILES: join(base, "conf.d"),
+        RABBITMQ_ENABLED_PLUGINS_FILE: join(base, "enabled_plugins"),
+        RABBITMQ_MNESIA_BASE: join(base, "mnesia"),
+        RABBITMQ_LOG_BASE: join(base, "log"),
+        RABBITMQ_PID_FILE: join(base, "rabbit.pid"),
+        RABBITMQ_CONF_ENV_FILE: join(base, "rabbitmq-env.conf"),
+      },
+    });
+    const started = server;
+    await portOpen(port, "the throwaway RabbitMQ node", 60_000, () => started.exitCode === null);
+  }, 90_000);
+  afterAll(async () => {
+    await stop(server);
+    // The node started its own epmd on its own port: end it too.
+    if (epmdPort) run("epmd", ["-port", String(epmdPort), "-kill"]);
+  });
+
+  it("lets every user of the definitions in with its password, to a vhost holding every queue", async () => {
+    expect(definitions.users.length).toBeGreaterThan(0);
+    for (const user of definitions.users) {
+      const secret = passwordOfUser(user.password_hash);
+      for (const p of definitions.permissions.filter((x) => x.user === user.name)) {
+        const url = `amqp://${encodeURIComponent(user.name)}:${encodeURIComponent(secret)}@127.0.0.1:${port}/${encodeURIComponent(p.vhost)}`;
+        const conn = await amqp.connect(url);
+        const channel = await conn.createChannel();
+        for (const q of definitions.queues.filter((x) => x.vhost === p.vhost))
+          await channel.checkQueue(q.name);
+        await conn.close();
+      }
+      await expect(
+        amqp.connect(
+          `amqp://${encodeURIComponent(user.name)}:wrong@127.0.0.1:${port}/${encodeURIComponent(definitions.vhosts[0]!.name)}`,
+        ),
+      ).rejects.toThrow(/ACCESS_REFUSED|403/);
+    }
+  });
+});
