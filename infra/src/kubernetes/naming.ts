@@ -66,6 +66,11 @@ export function kubernetesResolver(layout: NamespaceLayout): TargetResolver {
     host: (w) => `${w.name}.${namespaceOf(w, layout)}.svc`,
     port: (w) => firstPort(w),
     secretPath: containerResolver.secretPath,
+    // Pod addresses change with every restart and no name lists them; the NetworkPolicies let
+    // only the flows' sources connect (the edge to the gateway, the gateway to the services), so
+    // trusting the pod network trusts exactly those peers. RFC 1918 and RFC 6598 (shared address
+    // space, some CNIs' pod ranges) cover the usual pod CIDRs.
+    trustedPeers: () => "uniquelocal,100.64.0.0/10",
   };
 }
 

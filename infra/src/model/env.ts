@@ -9,6 +9,11 @@ export interface TargetResolver {
   port(workload: Workload): number;
   /** Path of a secret file inside the process's filesystem. */
   secretPath(secret: SecretName): string;
+  /**
+   * `TRUST_PROXY` for a process that must believe X-Forwarded-For from `peers` only (the runtime's
+   * services/runtime/src/trust-proxy.ts reads it). Absent: `loopback` (every process on one host).
+   */
+  trustedPeers?(peers: Workload[]): string;
 }
 
 /** Container targets mount every secret at /run/secrets/<name> and reach workloads by name. */
@@ -16,6 +21,10 @@ export const containerResolver: TargetResolver = {
   host: (w) => w.name,
   port: (w) => firstPort(w),
   secretPath: (secret) => `${SECRETS_DIR}/${secret}`,
+  // The peers' addresses by their names on the shared networks: a container's alias on one host,
+  // `tasks.<name>` (each task's address, not the virtual IP) on Swarm. Resolved again while the
+  // process runs, since a restarted peer gets a new address.
+  trustedPeers: (peers) => peers.flatMap((w) => [`dns:${w.name}`, `dns:tasks.${w.name}`]).join(","),
 };
 
 export function firstPort(w: Workload): number {
@@ -57,6 +66,8 @@ export function renderEnv(
         return { key, value: resolver.host(target(value.workload)) };
       case "port":
         return { key, value: String(resolver.port(target(value.workload))) };
+      case "trusted-peers":
+        return { key, value: resolver.trustedPeers?.(value.workloads.map(target)) ?? "loopback" };
       case "url": {
         const w = target(value.workload);
         return { key, value: `${value.scheme}://${resolver.host(w)}:${resolver.port(w)}${value.path ?? ""}` };

@@ -152,6 +152,9 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
     // size it from the machine and let a service grow past its limit. A small young generation
     // keeps idle and peak RSS low for services whose requests allocate little.
     NODE_OPTIONS: `--max-old-space-size=${Math.round(spec.memoryMiB * s.resourceScale * 0.75)} --max-semi-space-size=2`,
+    // Clients arrive through the edge, which tells the gateway who they are; the gateway tells
+    // the services. Nobody else is believed, so no client picks its own address.
+    TRUST_PROXY: { kind: "trusted-peers", workloads: [spec.name === "gateway" ? "traefik" : "gateway"] },
   };
   const dependsOn: string[] = [];
   const usesData = Boolean(spec.database || spec.redis || spec.rabbitmq);
@@ -468,7 +471,7 @@ function dataStores(s: PlatformSettings): Workload[] {
       networks: ["data", "monitoring"],
       volumes: [{ name: "rabbitmq-data", mountPath: "/var/lib/rabbitmq", sizeGi: 5 }],
       configFiles: [
-        // Beside the image's own conf.d files (10-defaults.conf and the management plugin's).
+        // Beside the image's own conf.d file (10-defaults.conf, which lets guest in from anywhere).
         {
           name: "rabbitmq-conf",
           mountPath: "/etc/rabbitmq/conf.d/20-shopstream.conf",

@@ -55,7 +55,9 @@ export type EnvValue =
   | { kind: "secret"; secret: SecretName; fileVar?: string }
   | { kind: "url"; workload: string; scheme: "http" | "redis" | "amqp" | "ws"; path?: string }
   | { kind: "host"; workload: string }
-  | { kind: "port"; workload: string };
+  | { kind: "port"; workload: string }
+  /** Who may tell the process the client's address (X-Forwarded-For): these workloads only. */
+  | { kind: "trusted-peers"; workloads: string[] };
 
 export type Tier = "edge" | "app" | "data" | "observability";
 

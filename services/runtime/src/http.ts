@@ -4,6 +4,7 @@ import { pinoHttp } from "pino-http";
 import { HttpError, notFound, problemBody } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
+import { trustedProxies } from "./trust-proxy.js";
 
 /** A named dependency check for `/ready`: resolves when the dependency answers. */
 export type ReadinessCheck = () => Promise<unknown>;
@@ -19,8 +20,8 @@ export interface HttpAppOptions {
   bodyLimit?: string;
   /** Set to false for services that parse bodies themselves (the gateway proxies raw bodies). */
   parseJson?: boolean;
-  /** Trust X-Forwarded-* from the edge and the gateway. */
-  trustProxy?: boolean | number | string;
+  /** Who may set X-Forwarded-*; defaults to TRUST_PROXY (./trust-proxy.ts). */
+  trustProxy?: boolean | number | string | ((address: string, hop: number) => boolean);
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,7 +45,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const { logger, metrics } = options;
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", options.trustProxy ?? "loopback, linklocal, uniquelocal");
+  app.set("trust proxy", options.trustProxy ?? trustedProxies());
   app.set("etag", false);
 
   // Probes and metrics stay outside request logging so they do not flood the logs.

@@ -9,4 +9,5 @@ export * from "./metrics.js";
 export * from "./outbox.js";
 export * from "./redis.js";
 export * from "./service.js";
+export * from "./trust-proxy.js";
 export * from "./validation.js";

@@ -96,6 +96,10 @@ export function createUpstreamProxy(options: {
     xfwd: true,
     on: {
       start(req, res) {
+        // The services trust the gateway alone: it tells them the client it determined (req.ip,
+        // from the edge's header when the edge connected), not the chain a client may have sent.
+        // (xfwd appended the peer already; the upstream request is built from these headers next.)
+        req.headers["x-forwarded-for"] = req.ip ?? req.socket.remoteAddress ?? "";
         const ex = exchanges.get(req);
         if (!ex) return;
         // Registered before http-proxy pipes the body, so every chunk is counted. Content-Length

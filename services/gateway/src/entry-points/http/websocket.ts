@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import {
+  clientAddressOf,
   HttpError,
   type Logger,
   notFound,
   serviceUnavailable,
   type TokenVerifier,
   tooManyRequests,
+  trustedProxies,
   unauthorized,
 } from "@shopstream/runtime";
 import type { RateLimits } from "../../data-access/rate-limits.js";
@@ -18,22 +20,6 @@ import { writeSocketProblem } from "./problems.js";
 import type { UpstreamProxy } from "./proxy.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The client's address as `req.ip` would compute it: X-Forwarded-For counts only from a private hop. */
-function addressOf(req: IncomingMessage): string {
-  const peer = req.socket.remoteAddress ?? "unknown";
-  const trusted = /^(::ffff:)?(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)|^::1$|^f[cd]/i;
-  if (!trusted.test(peer)) return peer;
-  const forwarded = String(req.headers["x-forwarded-for"] ?? "")
-    .split(",")
-    .map((a) => a.trim())
-    .filter(Boolean);
-  // The right-most address that is not one of ours is the client.
-  for (let i = forwarded.length - 1; i >= 0; i--) {
-    if (!trusted.test(forwarded[i]!)) return forwarded[i]!;
-  }
-  return forwarded[0] ?? peer;
-}
 
 /**
  * WebSocket pass-through for `/api/notifications/ws`: the token (query or subprotocol, as
@@ -46,6 +32,8 @@ export function handleUpgrades(
   deps: { verifier: TokenVerifier; rateLimits: RateLimits; notification: UpstreamProxy; logger: Logger },
 ): { closeAll(): void } {
   const open = new Set<Socket>();
+  // The same peers as the HTTP routes' `req.ip` trusts (TRUST_PROXY).
+  const trusted = trustedProxies();
 
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     // An upgraded socket is ours to guard: an error must not become an uncaught exception.
@@ -69,7 +57,7 @@ export function handleUpgrades(
         deps.verifier,
         upgradeToken(req.headers.authorization, url.searchParams, req.headers["sec-websocket-protocol"]),
       );
-      const address = addressOf(req);
+      const address = clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
       const decision = await deps.rateLimits.take([
         { bucket: "api", key: token.kind === "valid" ? `user:${token.user.id}` : `ip:${address}` },
       ]);
@@ -102,6 +90,7 @@ export function handleUpgrades(
 
   return {
     closeAll() {
+      trusted.close();
       for (const socket of open) socket.destroy();
       open.clear();
     },
