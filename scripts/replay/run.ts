@@ -169,6 +169,7 @@ let stopWatcher: () => void = () => {};
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     if (KEEP) {
+      stopWatcher();
       log(
         `REPLAY_KEEP=1: left running; remove with: docker ps -aq --filter label=${RUN_LABEL}=${ns.run} | xargs docker rm -fv (then its networks and volumes)`,
       );
