@@ -1,3 +1,5 @@
+import { Writable } from "node:stream";
+import { createLogger, type RunningService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, isProblem } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
@@ -76,25 +78,77 @@ describe("the admin account", () => {
 });
 
 describe("sign-in throttling", () => {
-  it("blocks an account after 5 failures, even with the right password and from another address", async () => {
+  it("reproduces the review: five wrong passwords from one address do not lock the owner out", async () => {
     const { user, password } = await registerUser(url);
     const attacker = clientAddress();
     for (let i = 0; i < 5; i++) {
       expect((await signIn(user.email, `wrong password ${i}`, attacker)).status).toBe(401);
     }
-    for (const headers of [attacker, clientAddress()]) {
-      const res = await signIn(user.email, password, headers);
+    // The owner, from an address that never guessed, gets in at once.
+    expect((await signIn(user.email, password, clientAddress())).status).toBe(200);
+  });
+
+  it("limits the guesses one address makes at one account, with Retry-After, and only that pair", async () => {
+    const { user, password } = await registerUser(url);
+    const attacker = clientAddress();
+    for (let i = 0; i < 5; i++) {
+      expect((await signIn(user.email, `wrong password ${i}`, attacker)).status).toBe(401);
+    }
+    // Past its five guesses the address is refused before the password is looked at, even the right one.
+    for (const attempt of ["another guess", password]) {
+      const res = await signIn(user.email, attempt, attacker);
       expect(isProblem(res, 429)).toBe(true);
       const retryAfter = Number(res.headers.get("retry-after"));
       expect(retryAfter).toBeGreaterThan(800);
       expect(retryAfter).toBeLessThanOrEqual(900);
     }
-    // Other accounts are untouched.
+    // Other accounts from the same address are untouched, and so is the account from elsewhere.
     const other = await registerUser(url);
     expect((await signIn(other.user.email, other.password, attacker)).status).toBe(200);
+    expect((await signIn(user.email, password, clientAddress())).status).toBe(200);
   });
 
-  it("lets a successful sign-in start the account's count afresh", async () => {
+  it("never refuses the right password from a clean address, however many addresses guess", async () => {
+    const { user, password } = await registerUser(url);
+    // A botnet: 12 addresses, 3 guesses each, 36 failures against one account.
+    const bots = Array.from({ length: 12 }, () => clientAddress());
+    const answers = await Promise.all(
+      bots.flatMap((bot) => [0, 1, 2].map((i) => signIn(user.email, `guess ${i}`, bot))),
+    );
+    for (const res of answers) expect([401, 429]).toContain(res.status);
+    expect((await signIn(user.email, password, clientAddress())).status).toBe(200);
+    // ...and the owner gets in again from that address later in the same window.
+    const home = clientAddress();
+    expect((await signIn(user.email, password, home)).status).toBe(200);
+    expect((await signIn(user.email, password, home)).status).toBe(200);
+  });
+
+  it("slows an account under attack down: each new address gets one guess, not five", async () => {
+    const { user } = await registerUser(url);
+    for (let i = 0; i < 5; i++) {
+      expect((await signIn(user.email, `guess ${i}`, clientAddress())).status).toBe(401);
+    }
+    const newcomer = clientAddress();
+    expect((await signIn(user.email, "one more guess", newcomer)).status).toBe(401);
+    expect(isProblem(await signIn(user.email, "and another", newcomer), 429)).toBe(true);
+    // An account nobody attacks still gives an address five guesses.
+    const { user: quiet } = await registerUser(url);
+    const typo = clientAddress();
+    for (let i = 0; i < 5; i++) expect((await signIn(quiet.email, `typo ${i}`, typo)).status).toBe(401);
+  });
+
+  it("cannot be outrun by parallel guesses from one address", async () => {
+    const { user } = await registerUser(url);
+    const attacker = clientAddress();
+    const answers = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => signIn(user.email, `parallel ${i}`, attacker)),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+  });
+
+  it("lets a successful sign-in start that address's count afresh", async () => {
     const { user, password } = await registerUser(url);
     const headers = clientAddress();
     for (let round = 0; round < 2; round++) {
@@ -117,5 +171,46 @@ describe("sign-in throttling", () => {
 
     const metrics = (await api(`${url}/metrics`)).text;
     expect(metrics).toMatch(/shopstream_auth_logins_total\{[^}]*result="throttled"[^}]*\} [1-9]/);
+  });
+});
+
+describe("telling the owner", () => {
+  let replica: RunningService<unknown>;
+  const lines: string[] = [];
+  const notices = () =>
+    lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === "email sent");
+
+  beforeAll(async () => {
+    const capture = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    replica = await startReplica(platform, { logger: createLogger("auth", "info", capture) });
+  });
+  afterAll(() => replica?.stop());
+
+  it("e-mails the owner once when their account is being guessed at, naming neither address nor password", async () => {
+    const { user, password } = await registerUser(replica.url);
+    const before = notices().length;
+    for (let i = 0; i < 9; i++) {
+      const res = await post(
+        `${replica.url}/auth/login`,
+        { email: user.email, password: `guess ${i}` },
+        clientAddress(),
+      );
+      expect(res.status).toBe(401);
+    }
+    const sent = notices().slice(before);
+    expect(sent).toEqual([
+      expect.objectContaining({ userId: user.id, notice: "sign-in-failures", failures: 5 }),
+    ]);
+    const text = lines.join("\n");
+    expect(text).not.toContain(user.email);
+    expect(text).not.toContain(password);
+    expect(text).not.toContain("guess 4");
   });
 });

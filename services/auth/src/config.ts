@@ -29,9 +29,15 @@ export const configSchema = z.object({
   SHOPSTREAM_ADMIN_EMAIL: emailSchema,
   /** Arrives as SHOPSTREAM_ADMIN_PASSWORD_FILE; held to the same policy as every password. */
   SHOPSTREAM_ADMIN_PASSWORD: passwordSchema,
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: env.int(1, 1000, 5),
+  /** Guesses one address may make at one account per window (one while the account is under attack). */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS: env.int(1, 1000, 5),
+  /** Failures of one address across all accounts per window (password spraying). */
   LOGIN_MAX_FAILURES_PER_ADDRESS: env.int(1, 100_000, 20),
+  /** Failures against one account from every address that put it under attack (and tell its owner). */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: env.int(1, 100_000, 5),
   LOGIN_THROTTLE_WINDOW_SECONDS: env.int(1, DAY, 900),
+  /** At most one security e-mail of a kind per account in this time. */
+  OWNER_NOTICE_INTERVAL_SECONDS: env.int(1, 30 * DAY, 3600),
 });
 
 export type AuthConfig = z.output<typeof configSchema>;

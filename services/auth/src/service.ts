@@ -2,6 +2,7 @@ import { defineService, type TokenVerifier } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { createLoginThrottle } from "./data-access/login-throttle.js";
 import { migrations } from "./data-access/migrations.js";
+import { createOwnerNotices } from "./data-access/owner-notices.js";
 import { createRefreshTokenStore } from "./data-access/refresh-token-store.js";
 import { createRevokedAccessTokens } from "./data-access/revoked-access-tokens.js";
 import { createUserRepository } from "./data-access/user-repository.js";
@@ -29,9 +30,18 @@ export const authService = defineService({
       refreshTokens: createRefreshTokenStore(redis, config.REFRESH_TOKEN_TTL_SECONDS),
       revokedAccessTokens,
       throttle: createLoginThrottle(redis, {
-        maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        maxPerAccountAndAddress: config.LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
         maxPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+        maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
         windowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
+      }),
+      throttleWindowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
+      notices: createOwnerNotices(redis, {
+        minIntervalSeconds: config.OWNER_NOTICE_INTERVAL_SECONDS,
+        logger,
+        sent: metrics.counter("shopstream_auth_owner_notices_total", "Security e-mails to account owners", [
+          "notice",
+        ]),
       }),
       passwords: await createPasswordHasher(),
       tokens,

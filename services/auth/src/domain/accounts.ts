@@ -2,7 +2,14 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { conflict, type Logger, tooManyRequests, unauthorized } from "@shopstream/runtime";
 import type { AccessTokens } from "./access-tokens.js";
 import type { PasswordHasher } from "./passwords.js";
-import type { LoginThrottle, RefreshTokenStore, RevokedAccessTokens, UserStore } from "./stores.js";
+import type {
+  LoginThrottle,
+  OwnerNotice,
+  OwnerNotices,
+  RefreshTokenStore,
+  RevokedAccessTokens,
+  UserStore,
+} from "./stores.js";
 import { toUserJson, type UserJson, type UserRecord } from "./user.js";
 
 export interface Session {
@@ -20,6 +27,8 @@ export interface AccountDeps {
   refreshTokens: RefreshTokenStore;
   revokedAccessTokens: RevokedAccessTokens;
   throttle: LoginThrottle;
+  throttleWindowSeconds: number;
+  notices: OwnerNotices;
   passwords: PasswordHasher;
   tokens: AccessTokens;
   logger: Logger;
@@ -42,6 +51,11 @@ export function createAccounts(deps: AccountDeps) {
     const refreshToken = newRefreshToken();
     await refreshTokens.startFamily(refreshToken, user.id);
     return { user: toUserJson(user), accessToken: await tokens.sign(user), refreshToken };
+  };
+
+  /** Sent in the background: the answer takes as long whether or not there is an owner to tell. */
+  const tellOwner = (user: UserRecord, notice: OwnerNotice) => {
+    void deps.notices.send(user, notice);
   };
 
   return {
@@ -73,6 +87,18 @@ export function createAccounts(deps: AccountDeps) {
       const matches = await passwords.verify(user?.passwordHash, input.password);
       if (!user || !matches) {
         deps.logins.inc({ result: "failure" });
+        const { accountFailures, crossedLimit } = await deps.throttle.failed(input.email, address);
+        if (crossedLimit && user) {
+          logger.warn(
+            { userId: user.id, failures: accountFailures },
+            "an account is under a guessing attack",
+          );
+          tellOwner(user, {
+            kind: "sign-in-failures",
+            failures: accountFailures,
+            windowSeconds: deps.throttleWindowSeconds,
+          });
+        }
         throw unauthorized(WRONG_CREDENTIALS);
       }
       await deps.throttle.succeeded(input.email, address);

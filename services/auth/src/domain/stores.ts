@@ -38,10 +38,30 @@ export interface RevokedAccessTokens {
 
 export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
-/** Counts sign-in attempts per account and per client address in a fixed window. */
+/**
+ * Sign-in attempts, counted per (account, address), per address and per account in a fixed
+ * window. It slows an account under attack down rather than locking it: an address that has not
+ * guessed at the account may always try (OWASP Authentication Cheat Sheet, account lockout).
+ */
 export interface LoginThrottle {
   /** Counts one attempt, before the password is checked, so parallel guesses cannot slip past. */
   attempt(email: string, address: string): Promise<ThrottleVerdict>;
-  /** The attempt succeeded: the account starts afresh and the address gets its attempt back. */
+  /** The password was wrong; `crossedLimit` is true for exactly the failure that put the account under attack. */
+  failed(email: string, address: string): Promise<{ accountFailures: number; crossedLimit: boolean }>;
+  /** The attempt succeeded: this address starts afresh, and its earlier failures stop counting against the account. */
   succeeded(email: string, address: string): Promise<void>;
+}
+
+/** What an account's owner is told about its security. */
+export type OwnerNotice =
+  /** The account's sign-in failures (from every address) reached the limit in this window. */
+  | { kind: "sign-in-failures"; failures: number; windowSeconds: number }
+  /** Someone tried to register an account with the owner's address. */
+  | { kind: "registration-attempt" }
+  /** The password was changed; every session was ended. */
+  | { kind: "password-changed" };
+
+export interface OwnerNotices {
+  /** Best effort and rate-limited per kind and account; never fails the request that caused it. */
+  send(user: UserRecord, notice: OwnerNotice): Promise<void>;
 }
