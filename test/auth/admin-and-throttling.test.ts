@@ -1,10 +1,8 @@
-import { Writable } from "node:stream";
-import { createLogger, type RunningService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, isProblem } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { adminSession, registerUser, uniqueEmail } from "../support/users.js";
-import { clientAddress, post, startAuth, startReplica } from "./helpers.js";
+import { clientAddress, post, startAuth, startLoggedReplica, startReplica } from "./helpers.js";
 
 let platform: TestPlatform;
 let url = "";
@@ -175,27 +173,17 @@ describe("sign-in throttling", () => {
 });
 
 describe("telling the owner", () => {
-  let replica: RunningService<unknown>;
-  const lines: string[] = [];
-  const notices = () =>
-    lines
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line.msg === "email sent");
+  let logged: Awaited<ReturnType<typeof startLoggedReplica>>;
 
   beforeAll(async () => {
-    const capture = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split("\n").filter(Boolean));
-        done();
-      },
-    });
-    replica = await startReplica(platform, { logger: createLogger("auth", "info", capture) });
+    logged = await startLoggedReplica(platform);
   });
-  afterAll(() => replica?.stop());
+  afterAll(() => logged?.replica.stop());
 
   it("e-mails the owner once when their account is being guessed at, naming neither address nor password", async () => {
+    const { replica, lines } = logged;
     const { user, password } = await registerUser(replica.url);
-    const before = notices().length;
+    const before = logged.emails().length;
     for (let i = 0; i < 9; i++) {
       const res = await post(
         `${replica.url}/auth/login`,
@@ -204,7 +192,7 @@ describe("telling the owner", () => {
       );
       expect(res.status).toBe(401);
     }
-    const sent = notices().slice(before);
+    const sent = logged.emails().slice(before);
     expect(sent).toEqual([
       expect.objectContaining({ userId: user.id, notice: "sign-in-failures", failures: 5 }),
     ]);

@@ -1,5 +1,6 @@
+import { Writable } from "node:stream";
 import { authService } from "@shopstream/auth/service";
-import { type Logger, startService } from "@shopstream/runtime";
+import { createLogger, type Logger, startService } from "@shopstream/runtime";
 import { api } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 
@@ -33,6 +34,25 @@ export function startReplica(
     host: "127.0.0.1",
     ...(options.logger ? { logger: options.logger } : {}),
   });
+}
+
+/** A replica whose log (every line at `level` and above) the test reads. */
+export async function startLoggedReplica(platform: TestPlatform, level = "info") {
+  const lines: string[] = [];
+  const capture = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const replica = await startReplica(platform, { logger: createLogger("auth", level, capture) });
+  return {
+    replica,
+    lines,
+    /** The simulated e-mails to account owners, parsed. */
+    emails: () =>
+      lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === "email sent"),
+  };
 }
 
 export async function countUsers(platform: TestPlatform): Promise<number> {

@@ -1,25 +1,20 @@
-import { Writable } from "node:stream";
-import { createLogger, type RunningService } from "@shopstream/runtime";
+import type { RunningService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { login, registerUser } from "../support/users.js";
-import { clientAddress, post, startAuth, startReplica } from "./helpers.js";
+import { clientAddress, post, startAuth, startLoggedReplica } from "./helpers.js";
 
 let platform: TestPlatform;
 let replica: RunningService<unknown>;
-const lines: string[] = [];
+let lines: string[] = [];
 
 beforeAll(async () => {
   platform = await startAuth("auth_logs");
-  const capture = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split("\n").filter(Boolean));
-      done();
-    },
-  });
   // A replica like the platform's, logging everything down to `debug` into `lines`.
-  replica = await startReplica(platform, { logger: createLogger("auth", "debug", capture) });
+  const logged = await startLoggedReplica(platform, "debug");
+  replica = logged.replica;
+  lines = logged.lines;
 });
 afterAll(async () => {
   await replica?.stop();

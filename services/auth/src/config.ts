@@ -25,7 +25,10 @@ export const configSchema = z.object({
   JWT_SIGNING_KEY: z.string().refine(isEd25519PrivateKey, "must be an Ed25519 private key in PEM (PKCS#8)"),
   /** Access tokens live at most 15 minutes: other services cannot revoke them. */
   ACCESS_TOKEN_TTL_SECONDS: env.int(60, 900, 900),
+  /** How long a refresh token lives unused: a session idle this long ends. */
   REFRESH_TOKEN_TTL_SECONDS: env.int(300, 90 * DAY, 14 * DAY),
+  /** How long a session (one sign-in) lives at most, however often its refresh token rotates. */
+  SESSION_MAX_AGE_SECONDS: env.int(300, 365 * DAY, 30 * DAY),
   SHOPSTREAM_ADMIN_EMAIL: emailSchema,
   /** Arrives as SHOPSTREAM_ADMIN_PASSWORD_FILE; held to the same policy as every password. */
   SHOPSTREAM_ADMIN_PASSWORD: passwordSchema,

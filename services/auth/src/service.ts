@@ -27,7 +27,10 @@ export const authService = defineService({
     const revokedAccessTokens = createRevokedAccessTokens(redis);
     const accounts = createAccounts({
       users: createUserRepository(db),
-      refreshTokens: createRefreshTokenStore(redis, config.REFRESH_TOKEN_TTL_SECONDS),
+      refreshTokens: createRefreshTokenStore(redis, {
+        tokenSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+        familySeconds: config.SESSION_MAX_AGE_SECONDS,
+      }),
       revokedAccessTokens,
       throttle: createLoginThrottle(redis, {
         maxPerAccountAndAddress: config.LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,

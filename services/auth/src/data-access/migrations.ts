@@ -21,4 +21,13 @@ export const migrations: Migration[] = [
        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
     ],
   },
+  {
+    version: 2,
+    name: "password version",
+    statements: [
+      // Bumped by every password change (not by a rehash): refresh-token families carry the
+      // version they were issued under, and one issued under another version is refused.
+      "ALTER TABLE users ADD COLUMN IF NOT EXISTS password_version INT UNSIGNED NOT NULL DEFAULT 0 AFTER password_hash",
+    ],
+  },
 ];

@@ -1,4 +1,4 @@
-import { type Db, isDuplicateKey, type Role } from "@shopstream/runtime";
+import { type Db, isDuplicateKey, type Role, withTransaction } from "@shopstream/runtime";
 import type { UserStore } from "../domain/stores.js";
 import type { UserRecord } from "../domain/user.js";
 
@@ -8,9 +8,10 @@ interface UserRow {
   name: string;
   role: Role;
   password_hash: string;
+  password_version: number;
 }
 
-const COLUMNS = "id, email, name, role, password_hash";
+const COLUMNS = "id, email, name, role, password_hash, password_version";
 
 const toRecord = (row: UserRow): UserRecord => ({
   id: row.id,
@@ -18,6 +19,7 @@ const toRecord = (row: UserRow): UserRecord => ({
   name: row.name,
   role: row.role,
   passwordHash: row.password_hash,
+  passwordVersion: Number(row.password_version),
 });
 
 export function createUserRepository(db: Db): UserStore {
@@ -49,6 +51,21 @@ export function createUserRepository(db: Db): UserStore {
     async updatePasswordHash(id, passwordHash) {
       await db.query("UPDATE users SET password_hash = ? WHERE id = ?", [passwordHash, id]);
     },
+
+    changePassword: (id, passwordHash) =>
+      // One transaction: the version read back is the one this change wrote (the row stays locked).
+      withTransaction(db, async (conn) => {
+        await conn.query(
+          "UPDATE users SET password_hash = ?, password_version = password_version + 1 WHERE id = ?",
+          [passwordHash, id],
+        );
+        const rows: { password_version: number }[] = await conn.query(
+          "SELECT password_version FROM users WHERE id = ?",
+          [id],
+        );
+        if (!rows[0]) throw new Error("the account vanished while its password was changed");
+        return Number(rows[0].password_version);
+      }),
 
     async upsertAdmin(admin) {
       // One statement on the unique e-mail: of replicas starting together exactly one inserts.

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { conflict, type Logger, tooManyRequests, unauthorized } from "@shopstream/runtime";
+import { conflict, forbidden, type Logger, tooManyRequests, unauthorized } from "@shopstream/runtime";
 import type { AccessTokens } from "./access-tokens.js";
 import type { PasswordHasher } from "./passwords.js";
 import type {
@@ -49,7 +49,7 @@ export function createAccounts(deps: AccountDeps) {
 
   const openSession = async (user: UserRecord): Promise<Session> => {
     const refreshToken = newRefreshToken();
-    await refreshTokens.startFamily(refreshToken, user.id);
+    await refreshTokens.startFamily(refreshToken, user.id, user.passwordVersion);
     return { user: toUserJson(user), accessToken: await tokens.sign(user), refreshToken };
   };
 
@@ -69,6 +69,7 @@ export function createAccounts(deps: AccountDeps) {
         name: input.name,
         role: "customer",
         passwordHash: await passwords.hash(input.password),
+        passwordVersion: 0,
       };
       if (!(await users.insert(user))) throw taken;
       deps.registrations.inc();
@@ -127,7 +128,8 @@ export function createAccounts(deps: AccountDeps) {
         throw unauthorized(INVALID_REFRESH);
       }
       const user = await users.findById(rotation.userId);
-      if (!user) {
+      // A family started before the password last changed is over (every device signs in again).
+      if (!user || user.passwordVersion !== rotation.passwordVersion) {
         await refreshTokens.revokeFamilyOf(next);
         deps.refreshes.inc({ result: "invalid" });
         throw unauthorized(INVALID_REFRESH);
@@ -155,8 +157,36 @@ export function createAccounts(deps: AccountDeps) {
     },
 
     /**
+     * Changes the signed-in user's password, given the current one (throttled like a sign-in from
+     * `address`). Every session of the user ends; the caller gets a new one.
+     */
+    async changePassword(
+      userId: string,
+      input: { currentPassword: string; newPassword: string },
+      address: string,
+    ): Promise<Session> {
+      const user = await users.findById(userId);
+      if (!user) throw unauthorized("The account of this access token no longer exists");
+      const verdict = await deps.throttle.attempt(user.email, address);
+      if (!verdict.allowed) {
+        throw tooManyRequests("Too many failed attempts; try again later", verdict.retryAfterSeconds);
+      }
+      if (!(await passwords.verify(user.passwordHash, input.currentPassword))) {
+        await deps.throttle.failed(user.email, address);
+        throw forbidden("The current password is wrong");
+      }
+      await deps.throttle.succeeded(user.email, address);
+      user.passwordHash = await passwords.hash(input.newPassword);
+      user.passwordVersion = await users.changePassword(user.id, user.passwordHash);
+      logger.info({ userId: user.id }, "password changed; every session of the account ended");
+      tellOwner(user, { kind: "password-changed" });
+      return openSession(user);
+    },
+
+    /**
      * Creates the admin account, or brings it in line with the configured password and role.
-     * Idempotent across restarts and across replicas starting together.
+     * A new password in the config is a password change: every admin session ends. Idempotent
+     * across restarts and across replicas starting together.
      */
     async ensureAdmin(email: string, password: string): Promise<void> {
       const passwordHash = await passwords.hash(password);
@@ -166,16 +196,19 @@ export function createAccounts(deps: AccountDeps) {
         name: "Administrator",
         role: "admin",
         passwordHash,
+        passwordVersion: 0,
       });
       if (created) {
         logger.info({ userId: user.id }, "admin account created");
         return;
       }
-      const current =
-        (await passwords.verify(user.passwordHash, password)) && !passwords.needsRehash(user.passwordHash);
-      if (!current) {
+      if (!(await passwords.verify(user.passwordHash, password))) {
+        await users.changePassword(user.id, passwordHash);
+        logger.info({ userId: user.id }, "admin account password changed; every admin session ended");
+        tellOwner(user, { kind: "password-changed" });
+      } else if (passwords.needsRehash(user.passwordHash)) {
         await users.updatePasswordHash(user.id, passwordHash);
-        logger.info({ userId: user.id }, "admin account password updated");
+        logger.info({ userId: user.id }, "admin account password rehashed with the current parameters");
       }
     },
   };

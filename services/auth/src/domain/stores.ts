@@ -5,7 +5,10 @@ export interface UserStore {
   findById(id: string): Promise<UserRecord | undefined>;
   /** Inserts a new user; false when the e-mail address is taken (nothing is written then). */
   insert(user: UserRecord): Promise<boolean>;
+  /** Stores a new hash of the same password (stronger parameters): sessions go on. */
   updatePasswordHash(id: string, passwordHash: string): Promise<void>;
+  /** Stores the hash of a new password and bumps the version; answers the new version. */
+  changePassword(id: string, passwordHash: string): Promise<number>;
   /**
    * Creates `admin`, or gives the admin role to the account that already holds its e-mail;
    * atomic on the unique e-mail, so replicas starting together create one account.
@@ -14,16 +17,20 @@ export interface UserStore {
 }
 
 export type RotationResult =
-  | { status: "rotated"; userId: string; familyId: string }
+  /** `passwordVersion`: the user's password version when the family was started. */
+  | { status: "rotated"; userId: string; familyId: string; passwordVersion: number }
   /** A spent token came back: its family has just been revoked. */
   | { status: "reused"; userId: string; familyId: string }
   /** Unknown, expired, or of a revoked family. */
   | { status: "invalid" };
 
-/** Refresh tokens by family: rotating spends a token; reusing a spent one revokes the family. */
+/**
+ * Refresh tokens by family (one sign-in): rotating spends a token; reusing a spent one revokes the
+ * family. A family lives a fixed time from its start, which no rotation extends.
+ */
 export interface RefreshTokenStore {
-  /** Stores the first token of a new family (a sign-in). */
-  startFamily(token: string, userId: string): Promise<void>;
+  /** Stores the first token of a new family (a sign-in), under the user's current password version. */
+  startFamily(token: string, userId: string, passwordVersion: number): Promise<void>;
   /** Spends `token` and stores `next` in its family, atomically. */
   rotate(token: string, next: string): Promise<RotationResult>;
   /** Revokes the family `token` belongs to (whether the token is spent or not). */

@@ -8,6 +8,8 @@ export interface UserRecord {
   name: string;
   role: Role;
   passwordHash: string;
+  /** Bumped by every password change; sessions opened under another version are over. */
+  passwordVersion: number;
 }
 
 /** A user as the API shows it. */

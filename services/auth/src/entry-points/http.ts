@@ -6,7 +6,7 @@ import {
   parse,
   type TokenVerifier,
 } from "@shopstream/runtime";
-import type { Express, RequestHandler, Response } from "express";
+import type { Express, Request, RequestHandler, Response } from "express";
 import { z } from "zod";
 import type { AccessTokens } from "../domain/access-tokens.js";
 import type { Accounts, Session } from "../domain/accounts.js";
@@ -17,6 +17,10 @@ const registerBody = z.strictObject({ email: emailSchema, password: passwordSche
 const loginBody = z.strictObject({
   email: emailSchema,
   password: z.string().min(1, "is required").max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`),
+});
+const changePasswordBody = z.strictObject({
+  currentPassword: loginBody.shape.password,
+  newPassword: passwordSchema,
 });
 const refreshTokenBody = z.strictObject({
   refreshToken: z.string().min(1, "is required").max(512, "is not a refresh token"),
@@ -30,6 +34,9 @@ const requireJson: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/** req.ip: the runtime trusts X-Forwarded-For from private-range proxies (the gateway) only. */
+const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? "unknown";
 
 /** Sessions carry credentials: no cache may keep them (RFC 6749 section 5.1). */
 const sendSession = (res: Response, status: number, session: Session) => {
@@ -51,9 +58,12 @@ export function authRoutes(
   });
 
   app.post("/auth/login", requireJson, async (req, res) => {
-    // req.ip: the runtime trusts X-Forwarded-For from private-range proxies (the gateway) only.
-    const address = req.ip ?? req.socket.remoteAddress ?? "unknown";
-    sendSession(res, 200, await accounts.login(parse(loginBody, req.body), address));
+    sendSession(res, 200, await accounts.login(parse(loginBody, req.body), clientAddress(req)));
+  });
+
+  app.post("/auth/password", authenticate(deps.verifier), requireJson, async (req, res) => {
+    const body = parse(changePasswordBody, req.body);
+    sendSession(res, 200, await accounts.changePassword(currentUser(res).id, body, clientAddress(req)));
   });
 
   app.post("/auth/refresh", requireJson, async (req, res) => {

@@ -33,7 +33,7 @@ const PREFIXES: Record<string, Upstream> = {
 export const API_PREFIXES = Object.keys(PREFIXES);
 
 /** Auth paths that act on the signed-in user; the rest (register, login, refresh) are public. */
-const AUTH_USER_PATHS = new Set(["/auth/me", "/auth/logout"]);
+const AUTH_USER_PATHS = new Set(["/auth/me", "/auth/logout", "/auth/password"]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const IMAGE_UPLOAD = /^\/products\/[^/]+\/image\/?$/;
 
