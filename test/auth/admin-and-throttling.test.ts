@@ -57,22 +57,6 @@ describe("the admin account", () => {
     await platform.restart("auth");
     await adminSession(platform);
   });
-
-  it("cannot be had by registering: a customer never picks a role", async () => {
-    const res = await post(`${url}/auth/register`, {
-      email: uniqueEmail(),
-      password: "long enough password",
-      name: "Mallory",
-      role: "admin",
-    });
-    expect(isProblem(res, 400)).toBe(true);
-    const again = await post(`${url}/auth/register`, {
-      email: platform.adminEmail,
-      password: "long enough password",
-      name: "Mallory",
-    });
-    expect(isProblem(again, 409)).toBe(true);
-  });
 });
 
 describe("sign-in throttling", () => {

@@ -50,7 +50,11 @@ export const authService = defineService({
       tokens,
       logger,
       logins: metrics.counter("shopstream_auth_logins_total", "Sign-in attempts by result", ["result"]),
-      registrations: metrics.counter("shopstream_auth_registrations_total", "Accounts registered"),
+      registrations: metrics.counter(
+        "shopstream_auth_registrations_total",
+        "Registrations: an account created, or the address was taken",
+        ["result"],
+      ),
       refreshes: metrics.counter("shopstream_auth_refreshes_total", "Refresh token rotations by result", [
         "result",
       ]),

@@ -1,5 +1,5 @@
 // The API client wired to the browser, and one function per endpoint the storefront uses.
-import { createApiClient } from "./api-client";
+import { ApiError, createApiClient } from "./api-client";
 import { clearSession, currentSession, saveSession } from "./session";
 import type { Cart, Order, OrderEvent, Page, Product, ProductInput, Session, User } from "./types";
 
@@ -42,9 +42,30 @@ function queryString(query: object): string {
   return text ? `?${text}` : "";
 }
 
+/**
+ * Creates an account and signs in with it. When the sign-in is refused, the address had an
+ * account already (whose owner the server has told): the person is asked to sign in instead.
+ */
+async function signUp(body: { email: string; password: string; name: string }): Promise<Session> {
+  await api.register(body);
+  try {
+    return await api.login({ email: body.email, password: body.password });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    throw new ApiError({
+      status: 409,
+      title: "Account not created",
+      detail:
+        "This e-mail address may already have an account. Sign in with its password, or use another address.",
+    });
+  }
+}
+
 export const api = {
+  /** Answers alike whether the address was new or taken: the session comes from signing in next. */
   register: (body: { email: string; password: string; name: string }) =>
-    request<Session>("/auth/register", { body, auth: false }),
+    request<{ status: string; detail: string }>("/auth/register", { body, auth: false }),
+  signUp: (body: { email: string; password: string; name: string }) => signUp(body),
   login: (body: { email: string; password: string }) =>
     request<Session>("/auth/login", { body, auth: false }),
   logout: (refreshToken: string) => request<void>("/auth/logout", { body: { refreshToken } }),

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { conflict, forbidden, type Logger, tooManyRequests, unauthorized } from "@shopstream/runtime";
+import { forbidden, type Logger, tooManyRequests, unauthorized } from "@shopstream/runtime";
 import type { AccessTokens } from "./access-tokens.js";
 import type { PasswordHasher } from "./passwords.js";
 import type {
@@ -33,7 +33,7 @@ export interface AccountDeps {
   tokens: AccessTokens;
   logger: Logger;
   logins: ResultCounter;
-  registrations: { inc(): void };
+  registrations: ResultCounter;
   refreshes: ResultCounter;
 }
 
@@ -59,10 +59,12 @@ export function createAccounts(deps: AccountDeps) {
   };
 
   return {
-    async register(input: { email: string; password: string; name: string }): Promise<Session> {
-      const taken = conflict("An account with this e-mail address already exists");
-      // Checked first to spare a costly hash; the unique key settles a race between two requests.
-      if (await users.findByEmail(input.email)) throw taken;
+    /**
+     * Creates a customer account, or, when the address already has one, changes nothing and
+     * tells its owner. Both take one argon2id hash and one insert and answer alike, so a caller
+     * cannot tell which happened; the new customer signs in next.
+     */
+    async register(input: { email: string; password: string; name: string }): Promise<void> {
       const user: UserRecord = {
         id: randomUUID(),
         email: input.email,
@@ -71,10 +73,23 @@ export function createAccounts(deps: AccountDeps) {
         passwordHash: await passwords.hash(input.password),
         passwordVersion: 0,
       };
-      if (!(await users.insert(user))) throw taken;
-      deps.registrations.inc();
-      logger.info({ userId: user.id }, "account registered");
-      return openSession(user);
+      // The unique key decides: no lookup first, which would answer a taken address sooner.
+      if (await users.insert(user)) {
+        deps.registrations.inc({ result: "created" });
+        logger.info({ userId: user.id }, "account registered");
+        return;
+      }
+      deps.registrations.inc({ result: "taken" });
+      void users
+        .findByEmail(input.email)
+        .then((owner) => {
+          if (!owner) return;
+          logger.info({ userId: owner.id }, "a registration named an existing account's address");
+          tellOwner(owner, { kind: "registration-attempt" });
+        })
+        .catch((err: Error) =>
+          logger.warn({ err: err.message }, "could not look up a taken address's owner"),
+        );
     },
 
     async login(input: { email: string; password: string }, address: string): Promise<Session> {

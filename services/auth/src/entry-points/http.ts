@@ -35,6 +35,12 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
+const REGISTERED = {
+  status: "accepted",
+  detail:
+    "Sign in with this e-mail address and password. If the address already had an account, nothing changed and its owner has been told.",
+};
+
 /** req.ip: the runtime trusts X-Forwarded-For from private-range proxies (the gateway) only. */
 const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? "unknown";
 
@@ -53,8 +59,10 @@ export function authRoutes(
     res.set("Cache-Control", "public, max-age=300").json(deps.tokens.jwks);
   });
 
+  // The same answer whether the address was new or taken (then its owner is told): sign in next.
   app.post("/auth/register", requireJson, async (req, res) => {
-    sendSession(res, 201, await accounts.register(parse(registerBody, req.body)));
+    await accounts.register(parse(registerBody, req.body));
+    res.status(202).set("Cache-Control", "no-store").json(REGISTERED);
   });
 
   app.post("/auth/login", requireJson, async (req, res) => {

@@ -30,7 +30,7 @@ export function AuthPage(props: { mode: "signin" | "signup"; query: URLSearchPar
     setError(null);
     try {
       const session = signUp
-        ? await api.register({ name: form.name.trim(), email: form.email.trim(), password: form.password })
+        ? await api.signUp({ name: form.name.trim(), email: form.email.trim(), password: form.password })
         : await api.login({ email: form.email.trim(), password: form.password });
       saveSession(session);
       void loadCart();
@@ -82,7 +82,7 @@ export function AuthPage(props: { mode: "signin" | "signup"; query: URLSearchPar
           value={form.password}
           onInput={set("password")}
           error={errors.password}
-          hint={signUp ? "Use at least 8 characters." : undefined}
+          hint={signUp ? "Use at least 10 characters." : undefined}
           data-testid="auth-password"
         />
         <button
