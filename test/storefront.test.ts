@@ -74,6 +74,12 @@ describe("the storefront production build", () => {
     expect(js).not.toContain("React.createElement");
   });
 
+  it("never puts a token in a URL: the WebSocket offers it as the bearer subprotocol", async () => {
+    const js = (await Promise.all((await assetFiles(".js")).map((file) => readFile(file, "utf8")))).join("");
+    expect(js).not.toContain("access_token");
+    expect(js).toMatch(/new WebSocket\([^;]*\/api\/notifications\/ws["'`]\),\s*\[\s*["'`]bearer["'`]/);
+  });
+
   it("carries every data-testid that the README promises to browser tests", async () => {
     const readme = await readFile(join(storefront, "README.md"), "utf8");
     const section = readme.split(/^## /m).find((part) => part.startsWith("data-testid")) ?? "";
@@ -111,6 +117,25 @@ describe("the storefront's nginx", () => {
     expect(text).toMatch(/location\s+\/assets\/\s*\{[^}]*max-age=31536000, immutable/);
     expect(text).toMatch(/location\s+=\s+\/index\.html\s*\{[^}]*Cache-Control "no-cache"/);
     expect(text).toMatch(/^\s*gzip\s+on;/m);
+  });
+
+  it("logs paths and referers without their query strings", async () => {
+    const text = await conf();
+    const format = text.match(/log_format\s+json[^;]*;/)?.[0] ?? "";
+    expect(format).toContain('"path":"$uri"');
+    // Every variable that carries a query string stays out of the log line.
+    for (const variable of [
+      /\$request\b/,
+      /\$request_uri/,
+      /\$args/,
+      /\$query_string/,
+      /\$http_referer/,
+      /\$arg_/,
+    ]) {
+      expect(format).not.toMatch(variable);
+    }
+    expect(format).toContain('"referer":"$referer_without_query"');
+    expect(text).toMatch(/map\s+\$http_referer\s+\$referer_without_query\s*\{[^}]*\?/);
   });
 
   it("is the config the image runs, as user 101 on port 8081", async () => {

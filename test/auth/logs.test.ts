@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe("logs", () => {
-  it("record every request but never a password, a token or an e-mail address", async () => {
+  it("record every request but never a password, a token (in a query string either) or an e-mail address", async () => {
     const url = replica.url;
     const headers = clientAddress();
     const secrets: string[] = [
@@ -51,6 +51,10 @@ describe("logs", () => {
     await api(`${url}/auth/me`, { token: registered.accessToken });
     await api(`${url}/auth/me`, { headers: { authorization: `Bearer ${registered.accessToken}x` } });
     await post(`${url}/auth/logout`, { refreshToken: registered.refreshToken }, {}, registered.accessToken);
+    // A token a client put in a query string: the request is logged by its path alone.
+    keep("query-secret-1", "query-secret-2");
+    await api(`${url}/auth/me?access_token=query-secret-1`);
+    await api(`${url}/auth/nowhere?token=query-secret-2`);
     await replica.stop();
 
     const output = lines.join("\n");
@@ -58,6 +62,8 @@ describe("logs", () => {
     expect(output).toContain("POST /auth/login 401");
     expect(output).toContain("POST /auth/refresh 401");
     expect(output).toContain("GET /auth/me 200");
+    expect(output).toContain("GET /auth/me 401");
+    expect(output).toContain("GET /auth/nowhere 404");
     expect(output).toContain("a spent refresh token was used again");
     expect(output).toContain(registered.user.id);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();

@@ -198,37 +198,43 @@ describe("gateway: dead, slow and streaming upstreams", () => {
     expect((await api(`${gw}/api/products`)).status).toBe(200);
   });
 
-  it("passes WebSockets through to the notification service with the token in the query or the subprotocol", async () => {
+  it("passes WebSockets through to the notification service with the token in the subprotocol", async () => {
     const token = await issuer.token();
-    const byQuery = await connect(`${gw.replace("http", "ws")}/api/notifications/ws?access_token=${token}`);
-    const greeting = JSON.parse(byQuery.first);
-    expect(greeting.url).toBe(`/notifications/ws?access_token=${token}`);
+    const byProtocol = await connect(`${gw.replace("http", "ws")}/api/notifications/ws`, ["bearer", token]);
+    const greeting = JSON.parse(byProtocol.first);
+    expect(greeting).toMatchObject({ url: "/notifications/ws", protocol: "bearer" });
     expect(greeting.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(greeting.forwardedFor).toContain("127.0.0.1");
-    const echoed = new Promise<string>((resolve) => byQuery.ws.once("message", (d) => resolve(d.toString())));
-    byQuery.ws.send("ping");
+    const echoed = new Promise<string>((resolve) =>
+      byProtocol.ws.once("message", (d) => resolve(d.toString())),
+    );
+    byProtocol.ws.send("ping");
     expect(await echoed).toBe("echo:ping");
-    byQuery.ws.close();
-
-    const byProtocol = await connect(`${gw.replace("http", "ws")}/api/notifications/ws`, ["bearer", token]);
-    expect(JSON.parse(byProtocol.first)).toMatchObject({ url: "/notifications/ws", protocol: "bearer" });
     byProtocol.ws.close();
+  });
+
+  it("refuses a token in the URL with 400 before it goes further, a valid one too", async () => {
+    const base = `${gw.replace("http", "ws")}/api/notifications/ws`;
+    const token = await issuer.token();
+    for (const protocols of [undefined, ["bearer", token]]) {
+      const refused = await connect(`${base}?access_token=${token}`, protocols).catch((e) => e);
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.body).detail).toMatch(/Sec-WebSocket-Protocol/);
+    }
   });
 
   it("refuses a WebSocket upgrade with 401 without a valid token, and 404 on another path", async () => {
     const base = `${gw.replace("http", "ws")}/api/notifications/ws`;
     await expect(connect(base)).rejects.toMatchObject({ status: 401 });
-    await expect(connect(`${base}?access_token=${issuer.algNone()}`)).rejects.toMatchObject({ status: 401 });
-    await expect(
-      connect(`${base}?access_token=${await issuer.token({ expired: true })}`),
-    ).rejects.toMatchObject({
+    await expect(connect(base, ["bearer", issuer.algNone()])).rejects.toMatchObject({ status: 401 });
+    await expect(connect(base, ["bearer", await issuer.token({ expired: true })])).rejects.toMatchObject({
       status: 401,
     });
     const refused = await connect(base, ["bearer", await issuer.token({ forged: true })]).catch((e) => e);
     expect(refused.status).toBe(401);
     expect(JSON.parse(refused.body)).toMatchObject({ status: 401, title: "Unauthorized" });
     await expect(
-      connect(`${gw.replace("http", "ws")}/api/products/ws?access_token=${await issuer.token()}`),
+      connect(`${gw.replace("http", "ws")}/api/products/ws`, ["bearer", await issuer.token()]),
     ).rejects.toMatchObject({ status: 404 });
   });
 

@@ -102,11 +102,11 @@ describe("notification over WebSocket", () => {
     expect(res.body.checks).toMatchObject({ redis: "ok", "redis subscriber": "ok", rabbitmq: "ok" });
   });
 
-  it("pushes a user's order and payment events to that user only, token in ?access_token=", async () => {
+  it("pushes a user's order and payment events to that user only", async () => {
     const alice = await customer();
     const bob = await customer();
-    const aliceClient = await connect(urlA, alice.accessToken, "query");
-    const bobClient = await connect(urlA, bob.accessToken, "query");
+    const aliceClient = await connect(urlA, alice.accessToken);
+    const bobClient = await connect(urlA, bob.accessToken);
 
     const created = orderEvent("order.created", alice.id, "pending");
     const paid = envelope("payment.completed", {
@@ -178,8 +178,6 @@ describe("notification over WebSocket", () => {
     tokensUsed.push(forged);
     for (const attempt of [
       {},
-      { query: "?access_token=" },
-      { query: `?access_token=${forged}` },
       { protocols: ["bearer", forged] },
       { protocols: [`bearer.${forged}`] },
       { protocols: ["bearer"] },
@@ -194,12 +192,30 @@ describe("notification over WebSocket", () => {
     expect((await refusedUpgrade(urlA, { path: "/elsewhere" })).status).toBe(404);
   });
 
+  it("refuses a token in the URL with 400, even a valid one, and never logs it", async () => {
+    const { accessToken } = await customer();
+    for (const attempt of [
+      { query: `?access_token=${accessToken}` },
+      { query: `?access_token=${accessToken}`, protocols: ["bearer", accessToken] },
+      { query: "?access_token=" },
+    ]) {
+      for (const url of [urlA, urlB]) {
+        const refused = await refusedUpgrade(url, attempt);
+        expect(refused.status).toBe(400);
+        expect(refused.contentType).toMatch(/^application\/problem\+json/);
+        expect(refused.body.detail).toMatch(/Sec-WebSocket-Protocol/);
+      }
+    }
+    expect(logLines.join("\n")).not.toContain(accessToken);
+    expect(logLines.join("\n")).not.toContain("access_token");
+  });
+
   it("answers 503, not 401, when the keys to check tokens cannot be fetched", async () => {
     const env = { ...replicaEnv(), JWKS_URL: "http://127.0.0.1:1/.well-known/jwks.json" };
     const blind = await startService(notificationService, { env, port: 0, host: "127.0.0.1" });
     try {
       const { accessToken } = await customer();
-      const refused = await refusedUpgrade(blind.url, { query: `?access_token=${accessToken}` });
+      const refused = await refusedUpgrade(blind.url, { protocols: ["bearer", accessToken] });
       expect(refused.status).toBe(503);
       expect(refused.body).toMatchObject({ status: 503 });
     } finally {
@@ -209,7 +225,7 @@ describe("notification over WebSocket", () => {
 
   it("delivers across replicas: clients on A and on B receive events whichever replica consumed them", async () => {
     const dave = await customer();
-    const onA = await connect(urlA, dave.accessToken, "query");
+    const onA = await connect(urlA, dave.accessToken);
     const onB = await connect(urlB, dave.accessToken, "protocol");
     const consumedBefore = {
       a: metricValue(await scrape(urlA), "shopstream_notification_events_total", { outcome: "notified" }),
@@ -245,7 +261,7 @@ describe("notification over WebSocket", () => {
 
   it("pushes and stores a duplicated event (same id) once", async () => {
     const erin = await customer();
-    const client = await connect(urlB, erin.accessToken, "query");
+    const client = await connect(urlB, erin.accessToken);
     const event = orderEvent("order.cancelled", erin.id, "cancelled");
     await bus.publish(event, event, event);
     const marker = orderEvent("order.created", erin.id, "pending");
@@ -265,7 +281,7 @@ describe("notification over WebSocket", () => {
       { orderId: randomUUID(), userId: frank.id, status: "pending" },
       new Date(t0),
     );
-    const client = await connect(urlA, frank.accessToken, "query");
+    const client = await connect(urlA, frank.accessToken);
     await bus.publish(first);
     await expect.poll(() => ids(client), { timeout: 5000 }).toEqual([first.id]);
     await client.close();
@@ -318,8 +334,8 @@ describe("notification over WebSocket", () => {
   it("drops a client that stops answering pings", async () => {
     const gina = await customer();
     const openBefore = metricValue(await scrape(urlA), "shopstream_notification_connections");
-    const deaf = await connect(urlA, gina.accessToken, "query", { autoPong: false });
-    const alive = await connect(urlA, gina.accessToken, "query");
+    const deaf = await connect(urlA, gina.accessToken, "protocol", { autoPong: false });
+    const alive = await connect(urlA, gina.accessToken);
     expect(metricValue(await scrape(urlA), "shopstream_notification_connections")).toBe(openBefore + 2);
     const started = Date.now();
     const { code } = await deaf.closed;
@@ -336,7 +352,7 @@ describe("notification over WebSocket", () => {
     await connect(urlA, hank.accessToken);
     await connect(urlA, hank.accessToken);
     const third = await connect(urlA, hank.accessToken);
-    const refused = await refusedUpgrade(urlA, { query: `?access_token=${hank.accessToken}` });
+    const refused = await refusedUpgrade(urlA, { protocols: ["bearer", hank.accessToken] });
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ status: 429 });
 
@@ -352,7 +368,7 @@ describe("notification over WebSocket", () => {
     const trusting = await startService(notificationService, { env, port: 0, host: "127.0.0.1" });
     try {
       const expired = await auth.sign(randomUUID(), { expiresInSeconds: -60 });
-      expect((await refusedUpgrade(trusting.url, { query: `?access_token=${expired}` })).status).toBe(401);
+      expect((await refusedUpgrade(trusting.url, { protocols: ["bearer", expired] })).status).toBe(401);
       const ivy = await auth.user({ expiresInSeconds: 2 });
       const client = await connect(trusting.url, ivy.accessToken, "protocol");
       const { code, reason } = await client.closed;
@@ -385,10 +401,10 @@ describe("notification over WebSocket", () => {
 
   it("on shutdown tells its clients it is going away (1001), and they reconnect to another replica", async () => {
     const jack = await customer();
-    const client = await connect(urlB, jack.accessToken, "query");
+    const client = await connect(urlB, jack.accessToken);
     await replicaB.stop();
     expect((await client.closed).code).toBe(1001);
-    const again = await connect(urlA, jack.accessToken, "query");
+    const again = await connect(urlA, jack.accessToken);
     const event = orderEvent("order.delivered", jack.id, "delivered");
     await bus.publish(event);
     await expect.poll(() => ids(again), { timeout: 5000 }).toEqual([event.id]);

@@ -38,17 +38,17 @@ afterAll(async () => {
 });
 
 describe("notifications through the gateway", () => {
-  it("pushes events over /api/notifications/ws, with the token in the subprotocol or the query", async () => {
+  it("pushes events over /api/notifications/ws, with the token in the subprotocol", async () => {
     const session = await registerUser(apiBase, {}, "/auth");
     const user = { id: session.user.id, accessToken: session.accessToken };
     const viaProtocol = await openClient(apiBase, user.accessToken, "protocol");
-    const viaQuery = await openClient(apiBase, user.accessToken, "query");
-    clients.push(viaProtocol, viaQuery);
+    const viaDotted = await openClient(apiBase, user.accessToken, "dotted-protocol");
+    clients.push(viaProtocol, viaDotted);
     expect(viaProtocol.ws.protocol).toBe("bearer");
 
     const event = orderEvent("order.paid", user.id, "paid");
     await bus.publish(event);
-    for (const client of [viaProtocol, viaQuery]) {
+    for (const client of [viaProtocol, viaDotted]) {
       await expect
         .poll(() => client.messages, { timeout: 5000 })
         .toEqual([
@@ -72,5 +72,12 @@ describe("notifications through the gateway", () => {
     const forged = await auth.sign(randomUUID(), { forged: true });
     expect((await refusedUpgrade(apiBase, { protocols: ["bearer", forged] })).status).toBe(401);
     expect(isProblem(await api(`${apiBase}/notifications`), 401)).toBe(true);
+  });
+
+  it("refuses a token in the URL at the gateway with 400, a valid one too", async () => {
+    const { accessToken } = await registerUser(apiBase, {}, "/auth");
+    const refused = await refusedUpgrade(apiBase, { query: `?access_token=${accessToken}` });
+    expect(refused.status).toBe(400);
+    expect(refused.body.detail).toMatch(/Sec-WebSocket-Protocol/);
   });
 });

@@ -19,23 +19,22 @@ export interface TestClient {
 const wsUrl = (baseUrl: string) => `${baseUrl.replace(/^http/, "ws")}/notifications/ws`;
 
 /**
- * Opens an authenticated connection, the token in `?access_token=`, in the subprotocols
- * (`["bearer", token]` or `["bearer.<token>"]`) or, as a non-browser client can, in `Authorization`.
+ * Opens an authenticated connection, the token in the subprotocols (`["bearer", token]`, as the
+ * storefront does, or `["bearer.<token>"]`) or, as a non-browser client can, in `Authorization`.
+ * Never in the URL: a URL ends up in logs.
  */
 export function openClient(
   baseUrl: string,
   token: string,
-  via: "query" | "protocol" | "dotted-protocol" | "header" = "query",
+  via: "protocol" | "dotted-protocol" | "header" = "protocol",
   options: ClientOptions = {},
 ): Promise<TestClient> {
   const ws =
-    via === "query"
-      ? new WebSocket(`${wsUrl(baseUrl)}?access_token=${encodeURIComponent(token)}`, options)
-      : via === "protocol"
-        ? new WebSocket(wsUrl(baseUrl), ["bearer", token], options)
-        : via === "dotted-protocol"
-          ? new WebSocket(wsUrl(baseUrl), [`bearer.${token}`], options)
-          : new WebSocket(wsUrl(baseUrl), { ...options, headers: { authorization: `Bearer ${token}` } });
+    via === "protocol"
+      ? new WebSocket(wsUrl(baseUrl), ["bearer", token], options)
+      : via === "dotted-protocol"
+        ? new WebSocket(wsUrl(baseUrl), [`bearer.${token}`], options)
+        : new WebSocket(wsUrl(baseUrl), { ...options, headers: { authorization: `Bearer ${token}` } });
   const messages: PushedMessage[] = [];
   ws.on("message", (data) => messages.push(JSON.parse(data.toString())));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>

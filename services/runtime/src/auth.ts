@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from "express";
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { forbidden, serviceUnavailable, unauthorized } from "./errors.js";
+import { badRequest, forbidden, type HttpError, serviceUnavailable, unauthorized } from "./errors.js";
 
 export type Role = "customer" | "admin";
 
@@ -22,6 +22,18 @@ export interface TokenVerifierOptions {
 
 /** The only algorithm accepted: `alg: none`, HS256 tricks and RSA keys are all rejected. */
 export const TOKEN_ALGORITHMS = ["EdDSA"];
+
+/**
+ * A WebSocket upgrade that carries its access token in the URL is refused, however valid the
+ * token: URLs are written to access logs, proxies' logs and browser history (RFC 6750, 5.3).
+ * Browsers send it as a subprotocol instead.
+ */
+export function tokenInUrl(query: URLSearchParams): HttpError | undefined {
+  if (!query.has("access_token")) return undefined;
+  return badRequest(
+    "Send the access token as Sec-WebSocket-Protocol: bearer, <token> (or in Authorization), never in the URL",
+  );
+}
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.jwksUrl), {

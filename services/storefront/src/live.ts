@@ -112,9 +112,8 @@ async function connect(): Promise<void> {
     return;
   }
   liveStore.set(failures > 0 ? "reconnecting" : "connecting");
-  const ws = new WebSocket(
-    wsUrl(`/api/notifications/ws?access_token=${encodeURIComponent(session.accessToken)}`),
-  );
+  // The token travels as a subprotocol (`bearer, <token>`), never in the URL, which ends up in logs.
+  const ws = new WebSocket(wsUrl("/api/notifications/ws"), ["bearer", session.accessToken]);
   socket = ws;
   let opened = false;
   ws.onopen = () => {

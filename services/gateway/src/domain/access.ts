@@ -36,16 +36,14 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
 /**
  * The access token of a WebSocket upgrade: browsers cannot set `Authorization` on one, so it
- * comes as `?access_token=` or as an offered subprotocol (`bearer, <token>` or `bearer.<token>`).
+ * comes as an offered subprotocol (`bearer, <token>` or `bearer.<token>`); never in the URL,
+ * which the caller refuses (`tokenInUrl`).
  */
 export function upgradeToken(
   authorization: string | undefined,
-  query: URLSearchParams,
   protocols: string | undefined,
 ): string | undefined | null {
   if (authorization !== undefined) return bearerOf(authorization);
-  const fromQuery = query.get("access_token");
-  if (fromQuery !== null) return fromQuery;
   const offered = (protocols ?? "")
     .split(",")
     .map((p) => p.trim())

@@ -8,6 +8,7 @@ import {
   problemBody,
   serviceUnavailable,
   type TokenVerifier,
+  tokenInUrl,
   tooManyRequests,
   unauthorized,
 } from "@shopstream/runtime";
@@ -29,15 +30,13 @@ const offeredProtocols = (req: IncomingMessage) =>
 
 /**
  * The access token of an upgrade request, read as the gateway reads it (so both check the same
- * token): `Authorization: Bearer`, else `?access_token=`, else an offered subprotocol: `bearer,
- * <token>` or `bearer.<token>` (browsers cannot set headers on a WebSocket). Undefined when none
- * was sent; "" when one was sent but is malformed.
+ * token): `Authorization: Bearer`, else an offered subprotocol: `bearer, <token>` or
+ * `bearer.<token>` (browsers cannot set headers on a WebSocket). Never the URL's query: see
+ * `tokenInUrl`. Undefined when none was sent; "" when one was sent but is malformed.
  */
-export function upgradeToken(req: IncomingMessage, url: URL): string | undefined {
+export function upgradeToken(req: IncomingMessage): string | undefined {
   const authorization = req.headers.authorization;
   if (authorization !== undefined) return bearerToken(authorization.trim()) ?? "";
-  const fromQuery = url.searchParams.get("access_token");
-  if (fromQuery !== null) return fromQuery;
   for (const protocol of offeredProtocols(req)) {
     const dotted = DOTTED.exec(protocol);
     if (dotted) return dotted[1]!;
@@ -118,12 +117,14 @@ export function attachWebSocketEndpoint(
   let accepting = true;
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // The URL is never logged: its query may hold the access token.
+    // Only the path is ever logged or echoed: a client may still put a token in the query.
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== WEBSOCKET_PATH)
       return refuse(socket, notFound("No WebSocket endpoint here"), url.pathname);
+    const leaked = tokenInUrl(url.searchParams);
+    if (leaked) return refuse(socket, leaked, url.pathname);
     if (!accepting) return refuse(socket, serviceUnavailable("The server is shutting down"), url.pathname);
-    const token = upgradeToken(req, url);
+    const token = upgradeToken(req);
     if (token === undefined) return refuse(socket, unauthorized(), url.pathname);
     let userId: string;
     try {

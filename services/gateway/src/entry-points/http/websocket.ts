@@ -8,6 +8,7 @@ import {
   notFound,
   serviceUnavailable,
   type TokenVerifier,
+  tokenInUrl,
   tooManyRequests,
   trustedProxies,
   unauthorized,
@@ -22,8 +23,8 @@ import type { UpstreamProxy } from "./proxy.js";
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * WebSocket pass-through for `/api/notifications/ws`: the token (query or subprotocol, as
- * browsers cannot send Authorization) is checked at the upgrade, then the connection is
+ * WebSocket pass-through for `/api/notifications/ws`: the token (a subprotocol, as browsers
+ * cannot send Authorization; one in the URL is refused with 400) is checked at the upgrade, then the connection is
  * proxied to the notification service, which verifies it again. Open sockets are tracked so a
  * shutdown can close them instead of waiting for them.
  */
@@ -53,9 +54,11 @@ export function handleUpgrades(
       if (String(req.headers.upgrade).toLowerCase() !== "websocket") {
         return refuse(new HttpError(400, "Bad Request", "Only WebSocket upgrades are supported"));
       }
+      const leaked = tokenInUrl(url.searchParams);
+      if (leaked) return refuse(leaked);
       const token = await checkToken(
         deps.verifier,
-        upgradeToken(req.headers.authorization, url.searchParams, req.headers["sec-websocket-protocol"]),
+        upgradeToken(req.headers.authorization, req.headers["sec-websocket-protocol"]),
       );
       const address = clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
       const decision = await deps.rateLimits.take([
@@ -73,10 +76,10 @@ export function handleUpgrades(
       }
       if (token.kind !== "valid") {
         return refuse(
-          unauthorized("A valid access token is required (?access_token= or Sec-WebSocket-Protocol)"),
+          unauthorized("A valid access token is required (Sec-WebSocket-Protocol: bearer, <token>)"),
         );
       }
-      // The service serves its routes without `/api`; the query (with the token) goes along.
+      // The service serves its routes without `/api`; the query goes along (never a token: see above).
       req.url = `${url.pathname.slice("/api".length)}${url.search}`;
       open.add(socket);
       socket.on("close", () => open.delete(socket));
