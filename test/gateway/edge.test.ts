@@ -158,6 +158,7 @@ describe("gateway: routing, tokens and edge headers", () => {
       ["POST", "/api/auth/register"],
       ["POST", "/api/auth/login"],
       ["POST", "/api/auth/refresh"],
+      ["POST", "/api/auth/logout"],
       ["POST", "/api/analytics/events"],
     ] as const) {
       const res = await api(`${gw}${path}`, { method, headers: { "x-forwarded-for": ip } });
@@ -171,7 +172,7 @@ describe("gateway: routing, tokens and edge headers", () => {
       ["POST", "/api/orders"],
       ["GET", "/api/notifications"],
       ["GET", "/api/auth/me"],
-      ["POST", "/api/auth/logout"],
+      ["POST", "/api/auth/password"],
       ["POST", "/api/products"],
       ["PATCH", "/api/products/123"],
       ["DELETE", "/api/products/123"],

@@ -68,7 +68,11 @@ export const api = {
   signUp: (body: { email: string; password: string; name: string }) => signUp(body),
   login: (body: { email: string; password: string }) =>
     request<Session>("/auth/login", { body, auth: false }),
-  logout: (refreshToken: string) => request<void>("/auth/logout", { body: { refreshToken } }),
+  /**
+   * Ends the session server-side. The refresh token is the proof, so this works after the local
+   * session is cleared and whatever the access token's state (which then lapses within 15 min).
+   */
+  logout: (refreshToken: string) => request<void>("/auth/logout", { body: { refreshToken }, auth: false }),
   me: () => request<{ user: User }>("/auth/me"),
 
   products: (query: ProductQuery, signal?: AbortSignal) =>

@@ -32,8 +32,11 @@ const PREFIXES: Record<string, Upstream> = {
 /** The first path segments the gateway routes. */
 export const API_PREFIXES = Object.keys(PREFIXES);
 
-/** Auth paths that act on the signed-in user; the rest (register, login, refresh) are public. */
-const AUTH_USER_PATHS = new Set(["/auth/me", "/auth/logout", "/auth/password"]);
+/**
+ * Auth paths that act on the signed-in user; the rest are public: register, login, refresh, and
+ * logout, which the refresh token itself authorises (its access token may have expired already).
+ */
+const AUTH_USER_PATHS = new Set(["/auth/me", "/auth/password"]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const IMAGE_UPLOAD = /^\/products\/[^/]+\/image\/?$/;
 
