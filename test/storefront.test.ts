@@ -1,14 +1,19 @@
 // The storefront as its users and operators meet it: the production build (what a browser downloads),
 // the nginx config that serves it, and the client logic that keeps a person signed in and makes
 // checkout safe to retry.
+import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { createLogger } from "@shopstream/runtime";
+import express from "express";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STOREFRONT_CSP, storefrontRoutes } from "../services/gateway/src/entry-points/http/storefront.js";
 import { ApiError, createApiClient, type SessionStore } from "../services/storefront/src/api-client.js";
 import {
   attemptFingerprint,
@@ -58,6 +63,25 @@ describe("the storefront production build", () => {
     expect(indexHtml).not.toContain("/src/");
     expect(indexHtml).toContain('<html lang="en">');
     expect(indexHtml).toContain('name="viewport"');
+  });
+
+  it("needs nothing the strict Content-Security-Policy forbids: no inline script or style, no data: URL", () => {
+    const scripts = [...indexHtml.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attributes, body] of scripts) {
+      expect(attributes).toMatch(/\bsrc="\/assets\//);
+      expect(body!.trim()).toBe("");
+    }
+    expect(indexHtml).not.toMatch(/<style\b/i);
+    expect(indexHtml).not.toMatch(/\sstyle=/i);
+    expect(indexHtml).not.toMatch(/\son[a-z]+=/i);
+    expect(indexHtml).not.toMatch(/javascript:/i);
+    expect(indexHtml).not.toMatch(/data:/i);
+    // Every resource the page loads comes from its own origin.
+    for (const [, url] of indexHtml.matchAll(/\s(?:src|href)="([^"]+)"/g)) expect(url).toMatch(/^\/(?!\/)/);
+    for (const [, url] of indexHtml.matchAll(/\s(?:src|href)="([^"]+)"/g)) {
+      expect(existsSync(join(outDir, url!)), url).toBe(true);
+    }
   });
 
   it(`keeps the JS and CSS a first visit downloads under ${GZIP_BUDGET_BYTES / 1024} kB gzipped`, async () => {
@@ -138,12 +162,67 @@ describe("the storefront's nginx", () => {
     expect(text).toMatch(/map\s+\$http_referer\s+\$referer_without_query\s*\{[^}]*\?/);
   });
 
+  it("sends the strict Content-Security-Policy with every page, the same as the local run's", async () => {
+    const text = await conf();
+    const pages = [/location\s+=\s+\/index\.html\s*\{[^}]*\}/, /location\s+\/\s*\{[^}]*\}/];
+    for (const page of pages) {
+      const block = text.match(page)?.[0] ?? "";
+      expect(block).toContain(`add_header Content-Security-Policy "${STOREFRONT_CSP}" always;`);
+    }
+  });
+
   it("is the config the image runs, as user 101 on port 8081", async () => {
     const dockerfile = await readFile(join(storefront, "Dockerfile"), "utf8");
     expect(dockerfile).toContain("COPY services/storefront/nginx.conf /etc/nginx/nginx.conf");
     expect(dockerfile).toMatch(/^USER 101$/m);
     expect(dockerfile).toMatch(/^EXPOSE 8081$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+  });
+});
+
+describe("the storefront's Content-Security-Policy", () => {
+  it("allows scripts, styles, images and connections from the shop's own origin only", () => {
+    const directives = Object.fromEntries(
+      STOREFRONT_CSP.split(";").map((d) => {
+        const [name, ...values] = d.trim().split(/\s+/);
+        return [name, values.join(" ")];
+      }),
+    );
+    expect(directives).toMatchObject({
+      "default-src": "'none'",
+      "script-src": "'self'",
+      "style-src": "'self'",
+      "img-src": "'self'",
+      // The API (/api) and its WebSocket (/api/notifications/ws) are on the shop's origin.
+      "connect-src": "'self'",
+      "base-uri": "'none'",
+      "form-action": "'self'",
+      "frame-ancestors": "'none'",
+      "object-src": "'none'",
+    });
+    expect(STOREFRONT_CSP).not.toMatch(/unsafe-|\*|data:|https?:/);
+  });
+
+  it("is what the gateway sends with every page when it serves the storefront (npm run dev)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "storefront-csp-"));
+    await mkdir(join(dir, "assets"));
+    await writeFile(join(dir, "index.html"), "<!doctype html><title>ShopStream</title>");
+    await writeFile(join(dir, "assets", "index-Ab12Cd34.js"), "console.log('shop')");
+    const app = express();
+    storefrontRoutes(app, dir, createLogger("gateway", "silent"));
+    const server = app.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const path of ["/", "/index.html", "/cart", "/orders/123"]) {
+        const page = await fetch(`${base}${path}`, { headers: { accept: "text/html" } });
+        expect(page.status, path).toBe(200);
+        expect(page.headers.get("content-security-policy"), path).toBe(STOREFRONT_CSP);
+      }
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
