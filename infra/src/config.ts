@@ -104,7 +104,8 @@ export const CONFIG_DOCS = {
   images: "Product image storage: `minio` (S3-compatible), or `local` (a folder in the product container).",
   observability: "`true` deploys Prometheus, Alertmanager, Grafana, Loki and Promtail.",
   resourceScale: "Multiplies every memory limit and CPU reservation (0.25–8).",
-  adminEmail: "E-mail of the shop's admin account; its password is generated (stack output-free, see docs).",
+  adminEmail:
+    "E-mail of the shop's admin account; unset, one nobody can guess is generated (stack output shopAdminEmail, a secret). Its password is generated.",
   logLevel: "Log level of the app services: `debug`, `info`, `warn`, `error`.",
   logRetentionDays: "Days Loki keeps logs.",
   metricsRetentionDays: "Days Prometheus keeps metrics.",
@@ -387,7 +388,8 @@ export function platformSettings(c: StackConfig): PlatformSettings {
     redisPassword: true,
     rabbitmqUser: c.rabbitmqUser,
     rabbitmqGuest: false,
-    adminEmail: c.adminEmail ?? `admin@${c.domain}`,
+    // Unset: a generated address (the `admin-email` secret), which nobody can guess.
+    ...(c.adminEmail ? { adminEmail: c.adminEmail } : {}),
     resourceScale: c.resourceScale,
     logLevel: c.logLevel,
     retentionDays: { metrics: c.metricsRetentionDays, logs: c.logRetentionDays },

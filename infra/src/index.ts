@@ -24,7 +24,7 @@ const observed = <T>(value: T): T | undefined => (settings.observability ? value
 
 export const storefrontUrl = url("app");
 export const apiUrl = url("app", "/api");
-export const shopAdminEmail = settings.adminEmail;
+export const shopAdminEmail = settings.adminEmail ?? secrets.values["admin-email"];
 export const shopAdminPassword = secrets.values["admin-password"];
 export const grafanaUrl = observed(url("grafana"));
 export const grafanaAdminUser = observed("admin");

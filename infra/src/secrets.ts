@@ -25,7 +25,17 @@ export class PlatformSecrets extends pulumi.ComponentResource {
     const values: Partial<Record<SecretName, pulumi.Output<string>>> = {};
     const bcryptHashes: Partial<Record<SecretName, pulumi.Output<string>>> = {};
     for (const spec of args.secrets) {
-      if (spec.kind === "ed25519-pem") {
+      if (spec.kind === "email") {
+        // Lower-case letters and digits: the address is the same however it is typed.
+        const tag = new random.RandomPassword(
+          `${name}-${spec.name}`,
+          { length: spec.length ?? 12, special: false, upper: false, minLower: 1, minNumeric: 1 },
+          { parent: this },
+        );
+        values[spec.name] = pulumi.secret(
+          pulumi.interpolate`admin-${tag.result}@${spec.domain ?? "localhost"}`,
+        );
+      } else if (spec.kind === "ed25519-pem") {
         const key = new tls.PrivateKey(`${name}-${spec.name}`, { algorithm: "ED25519" }, { parent: this });
         values[spec.name] = pulumi.secret(key.privateKeyPemPkcs8);
       } else {

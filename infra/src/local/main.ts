@@ -43,7 +43,7 @@ async function main() {
       "",
       bold(`ShopStream is ready in ${run.readySeconds.toFixed(1)} s`),
       `  Shop and API:  ${run.url}   (API under ${run.url}/api)`,
-      `  Admin:         ${run.adminEmail} (SHOPSTREAM_ADMIN_EMAIL)`,
+      `  Admin:         ${run.adminEmail}   (SHOPSTREAM_ADMIN_EMAIL, else generated once and kept in .shopstream/admin-email)`,
       `  Password:      ${credentials}`,
       "  Stop:          Ctrl-C",
       "",

@@ -19,6 +19,21 @@ export interface LocalSecrets {
 const password = () => randomBytes(24).toString("base64url");
 
 /**
+ * The admin's e-mail for the local run: `SHOPSTREAM_ADMIN_EMAIL`, else the one generated on the
+ * first run and kept in `<stateDir>/admin-email` (`admin-<random>@shopstream.local`), so nobody
+ * can guess the address of the account that runs the shop.
+ */
+export function localAdminEmail(stateDir: string, env = process.env): string {
+  if (env.SHOPSTREAM_ADMIN_EMAIL) return env.SHOPSTREAM_ADMIN_EMAIL;
+  const stored = join(stateDir, "admin-email");
+  if (existsSync(stored)) return readFileSync(stored, "utf8").trim();
+  const email = `admin-${randomBytes(6).toString("hex")}@shopstream.local`;
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(stored, `${email}\n`, { mode: 0o600 });
+  return email;
+}
+
+/**
  * Writes every secret the local workloads need as a file in a fresh 0700 temp folder (removed
  * at exit), the way containers receive them under /run/secrets. Database passwords and the
  * token key are new each run; the admin password comes from the environment or is generated
@@ -46,6 +61,7 @@ export function writeLocalSecrets(workloads: Workload[], stateDir: string, env =
   const values: Partial<Record<SecretName, string>> = {};
   for (const name of needed) {
     if (name === "admin-password") values[name] = admin.password;
+    else if (name === "admin-email") values[name] = localAdminEmail(stateDir, env);
     else if (name === "jwt-signing-key") {
       values[name] = generateKeyPairSync("ed25519")
         .privateKey.export({ type: "pkcs8", format: "pem" })

@@ -14,7 +14,13 @@ import {
 } from "../model/index.js";
 import { type LocalEndpoints, localEndpoints } from "./endpoints.js";
 import { type PreflightFailure, preflight } from "./preflight.js";
-import { type LocalSecrets, provisionDatabases, removeIsolatedData, writeLocalSecrets } from "./provision.js";
+import {
+  type LocalSecrets,
+  localAdminEmail,
+  provisionDatabases,
+  removeIsolatedData,
+  writeLocalSecrets,
+} from "./provision.js";
 import { type ManagedProcess, startProcess, stopAll, waitUntilReady } from "./supervisor.js";
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -100,7 +106,8 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
   // LOCAL_PORT_OFFSET moves every service port, so a second run (tests, bench) can sit beside `npm run dev`.
   const offset = Number(env.LOCAL_PORT_OFFSET ?? 0);
   const gatewayPort = Number(env.GATEWAY_PORT ?? 8080 + offset);
-  const adminEmail = env.SHOPSTREAM_ADMIN_EMAIL ?? "admin@shopstream.local";
+  const stateDir = options.stateDir ?? join(REPO_ROOT, ".shopstream");
+  const adminEmail = localAdminEmail(stateDir, env);
   const platform = buildPlatform(
     localSettings({
       hosts: { ...localSettings().hosts, app: `127.0.0.1:${gatewayPort}` },
@@ -131,7 +138,6 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
   const isolation = options.isolation ?? "";
   if (!/^[a-z0-9_]{0,20}$/.test(isolation)) throw new Error("isolation must be up to 20 of a-z, 0-9 and _");
 
-  const stateDir = options.stateDir ?? join(REPO_ROOT, ".shopstream");
   const secrets = writeLocalSecrets(locals, stateDir, env);
   const processes: ManagedProcess[] = [];
   let stopping = false;

@@ -50,6 +50,16 @@ export const SECRETS: SecretSpec[] = [
   },
 ];
 
+/** The platform's secrets: the admin's address joins them when the settings name none. */
+function secretsFor(s: PlatformSettings): SecretSpec[] {
+  if (s.adminEmail) return SECRETS;
+  const domain = s.hosts.app.replace(/:\d+$/, "");
+  return [
+    ...SECRETS,
+    { name: "admin-email", kind: "email", domain, description: "The shop admin's e-mail address" },
+  ];
+}
+
 /** App service ports are distinct so that the local run can put every process on 127.0.0.1. */
 export const APP_PORTS = {
   gateway: 8080,
@@ -297,7 +307,7 @@ function appServices(s: PlatformSettings): Workload[] {
         JWT_AUDIENCE,
         JWT_SIGNING_KEY: secret("jwt-signing-key"),
         ACCESS_TOKEN_TTL_SECONDS: "900",
-        SHOPSTREAM_ADMIN_EMAIL: s.adminEmail,
+        SHOPSTREAM_ADMIN_EMAIL: s.adminEmail ?? secret("admin-email"),
         SHOPSTREAM_ADMIN_PASSWORD: secret("admin-password"),
       },
       memoryMiB: 192,
@@ -724,7 +734,7 @@ export function buildPlatform(settings: PlatformSettings): Platform {
     storefront(settings),
     ...edgeAndObservability(settings),
   ];
-  return { settings, networks: NETWORKS, secrets: SECRETS, workloads, messaging: MESSAGING };
+  return { settings, networks: NETWORKS, secrets: secretsFor(settings), workloads, messaging: MESSAGING };
 }
 
 export function findWorkload(platform: Platform, name: string): Workload {

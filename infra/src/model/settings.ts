@@ -20,7 +20,6 @@ export function localSettings(overrides: Partial<PlatformSettings> = {}): Platfo
     redisPassword: false,
     rabbitmqUser: "guest",
     rabbitmqGuest: true,
-    adminEmail: "admin@shopstream.local",
     resourceScale: 1,
     logLevel: "info",
     ...overrides,

@@ -29,13 +29,19 @@ export type SecretName =
   | "minio-secret-key"
   | "grafana-admin-password"
   | "admin-password"
+  | "admin-email"
   | "traefik-dashboard-password";
 
 export interface SecretSpec {
   name: SecretName;
-  /** `password`: random printable string; `ed25519-pem`: a PKCS#8 PEM private key. */
-  kind: "password" | "ed25519-pem";
+  /**
+   * `password`: random printable string; `ed25519-pem`: a PKCS#8 PEM private key;
+   * `email`: `admin-<random>@<domain>`, an address nobody can guess.
+   */
+  kind: "password" | "ed25519-pem" | "email";
   length?: number;
+  /** For `email`: the domain of the address. */
+  domain?: string;
   description: string;
 }
 
@@ -251,8 +257,11 @@ export interface PlatformSettings {
   rabbitmqUser: string;
   /** Use the broker's `guest` account with its well-known password (local run only). */
   rabbitmqGuest: boolean;
-  /** The shop administrator's e-mail; the password is the `admin-password` secret. */
-  adminEmail: string;
+  /**
+   * The shop administrator's e-mail; the password is the `admin-password` secret. Unset: a
+   * generated `admin-email` secret (`admin-<random>@<app host>`), so nobody can guess it.
+   */
+  adminEmail?: string;
   /** Multiplies every workload's memory and CPU reservation (prod sizes). */
   resourceScale: number;
   logLevel: "debug" | "info" | "warn" | "error";
