@@ -1,15 +1,19 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { gatewayService } from "../../services/gateway/src/service.js";
 import { api, isProblem } from "../support/http.js";
-import { TEST_INFRA } from "../support/infra.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-import { startEchoUpstream, startSilentUpstream, startTokenIssuer, startWebSocketUpstream } from "./stubs.js";
+import {
+  startEchoUpstream,
+  startRedisRelay,
+  startSilentUpstream,
+  startTokenIssuer,
+  startWebSocketUpstream,
+} from "./stubs.js";
 
 const DEAD = "http://127.0.0.1:1";
 
@@ -32,34 +36,6 @@ function connect(url: string, protocols?: string[]): Promise<{ ws: WebSocket; fi
     });
     ws.once("error", reject);
   });
-}
-
-/** A TCP relay in front of Redis that a test can cut, to see the gateway without its rate-limit store. */
-async function startRedisRelay() {
-  const target = new URL(TEST_INFRA.redisUrl);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((inbound) => {
-    const outbound = tcpConnect(Number(target.port || 6379), target.hostname);
-    sockets.add(inbound);
-    sockets.add(outbound);
-    inbound.pipe(outbound).pipe(inbound);
-    const drop = () => {
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on("error", drop).on("close", drop);
-    outbound.on("error", drop).on("close", drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    cut: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
 }
 
 describe("gateway: dead, slow and streaming upstreams", () => {
@@ -93,6 +69,7 @@ describe("gateway: dead, slow and streaming upstreams", () => {
           ANALYTICS_URL: DEAD,
           NOTIFICATION_URL: notifications.url,
           UPSTREAM_TIMEOUT_MS: "400",
+          CHECKOUT_TIMEOUT_MS: "1200",
           CIRCUIT_FAILURE_THRESHOLD: "3",
           CIRCUIT_OPEN_MS: "60000",
           STOREFRONT_DIR: storefront,
@@ -115,18 +92,26 @@ describe("gateway: dead, slow and streaming upstreams", () => {
     expect(res.body.detail).toMatch(/cart/);
   });
 
-  it("answers 504 problem+json after UPSTREAM_TIMEOUT_MS when a service never answers", async () => {
+  it("answers 504 problem+json after the route's timeout when a service never answers: checkouts wait longer", async () => {
     const token = await issuer.token();
-    const started = Date.now();
-    const [res, post] = await Promise.all([
-      api(`${gw}/api/orders`, { token }),
-      api(`${gw}/api/orders`, { token, body: { paymentToken: "tok_visa" } }),
+    const timed = async (run: () => ReturnType<typeof api>) => {
+      const started = Date.now();
+      const res = await run();
+      return { res, ms: Date.now() - started };
+    };
+    const [list, checkout] = await Promise.all([
+      timed(() => api(`${gw}/api/orders`, { token })),
+      timed(() => api(`${gw}/api/orders`, { token, body: { paymentToken: "tok_visa" } })),
     ]);
-    const elapsed = Date.now() - started;
-    expect(isProblem(res, 504)).toBe(true);
-    expect(isProblem(post, 504)).toBe(true);
-    expect(elapsed).toBeGreaterThanOrEqual(350);
-    expect(elapsed).toBeLessThan(2000);
+    expect(isProblem(list.res, 504)).toBe(true);
+    expect(list.res.body.detail).toMatch(/0\.4 s/);
+    expect(list.ms).toBeGreaterThanOrEqual(350);
+    expect(list.ms).toBeLessThan(1100);
+    // POST /api/orders gets CHECKOUT_TIMEOUT_MS, the order service's own worst case.
+    expect(isProblem(checkout.res, 504)).toBe(true);
+    expect(checkout.res.body.detail).toMatch(/1\.2 s/);
+    expect(checkout.ms).toBeGreaterThanOrEqual(1150);
+    expect(checkout.ms).toBeLessThan(3000);
     expect(silent.received()).toBeGreaterThanOrEqual(2);
   });
 

@@ -1,8 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Socket,
+  connect as tcpConnect,
+} from "node:net";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { WebSocketServer } from "ws";
+import { TEST_INFRA } from "../support/infra.js";
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -170,5 +176,57 @@ export async function startWebSocketUpstream() {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await closer(server, sockets)();
     },
+  };
+}
+
+/**
+ * A TCP relay in front of Redis that a test can cut, or hold: while held, what the gateway sends
+ * to Redis waits in the relay (its rate-limit lookups stay pending) until `release`.
+ */
+export async function startRedisRelay() {
+  const target = new URL(TEST_INFRA.redisUrl);
+  const sockets = new Set<Socket>();
+  let held: { to: Socket; chunk: Buffer }[] | undefined;
+  const server = createTcpServer((inbound) => {
+    const outbound = tcpConnect(Number(target.port || 6379), target.hostname);
+    sockets.add(inbound);
+    sockets.add(outbound);
+    inbound.on("data", (chunk: Buffer) => {
+      if (held) held.push({ to: outbound, chunk });
+      else outbound.write(chunk);
+    });
+    outbound.pipe(inbound);
+    const drop = () => {
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on("error", drop).on("close", drop);
+    outbound.on("error", drop).on("close", drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    hold() {
+      held = [];
+    },
+    /** How many times `text` occurs in what is being held. */
+    heldCount(text: string): number {
+      return (
+        Buffer.concat((held ?? []).map((h) => h.chunk))
+          .toString("latin1")
+          .split(text).length - 1
+      );
+    },
+    release() {
+      const pending = held ?? [];
+      held = undefined;
+      for (const { to, chunk } of pending) to.write(chunk);
+    },
+    cut: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }

@@ -20,8 +20,26 @@ export const configSchema = z.object({
   ANALYTICS_URL: env.url(),
   /** Browser origins allowed to call the API (comma-separated; `*` for any). */
   CORS_ORIGINS: env.list(),
-  /** How long an upstream may take to answer (and may stay silent while streaming) before a 504. */
+  /**
+   * How long a service may take, once the request is fully sent, to start its answer (and may stay
+   * silent while streaming one) before a 504. Counts against its circuit.
+   */
   UPSTREAM_TIMEOUT_MS: env.int(50, 300_000, 10_000),
+  /**
+   * The same for a checkout (POST /api/orders), whose worst case is the order service's own: its
+   * Idempotency-Key and lease waits plus its calls to cart and product. The model derives it from
+   * the order service's settings.
+   */
+  CHECKOUT_TIMEOUT_MS: env.int(50, 300_000, 30_000),
+  /** A request body that sends nothing for this long gets a 408; the service never sees it. */
+  BODY_IDLE_TIMEOUT_MS: env.int(50, 300_000, 10_000),
+  /** Keep-alive connections per upstream service. */
+  UPSTREAM_CONNECTIONS: env.int(1, 1024, 64),
+  /**
+   * Longest a catalog answer the product service marks shareable (`s-maxage`) is reused by this
+   * gateway; every product change empties it at once. 0 turns the cache off.
+   */
+  CATALOG_CACHE_MAX_MS: env.int(0, 60_000, 1000),
   /** Requests per window per signed-in user, or per client address when anonymous. */
   RATE_LIMIT_PER_MINUTE: env.int(1, 1_000_000, 600),
   /** The stricter bucket of `/api/auth/*` (sign-up, sign-in, refresh), per client address. */
@@ -36,8 +54,10 @@ export const configSchema = z.object({
   UPLOAD_LIMIT_BYTES: env.int(1024, 100 * MiB, 6 * MiB),
   /** Consecutive transport failures of one upstream that open its circuit (fast 503s). */
   CIRCUIT_FAILURE_THRESHOLD: env.int(1, 1000, 5),
-  /** How long an open circuit answers 503 before one request may try the upstream again. */
+  /** How long an open circuit answers 503 before probes may try the upstream again. */
   CIRCUIT_OPEN_MS: env.int(100, 600_000, 5000),
+  /** Requests let through at once to probe an upstream whose circuit is half-open. */
+  CIRCUIT_HALF_OPEN_PROBES: env.int(1, 100, 3),
   /** Local run only: the built storefront, served with an index.html fallback. */
   STOREFRONT_DIR: optional(z.string().min(1)),
 });

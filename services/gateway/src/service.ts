@@ -4,9 +4,14 @@ import { createRateLimits } from "./data-access/rate-limits.js";
 import { createCircuitBreaker } from "./domain/circuit-breaker.js";
 import { UPSTREAMS, type Upstream } from "./domain/routes.js";
 import { apiRoutes } from "./entry-points/http/api-routes.js";
+import { createCatalogCache } from "./entry-points/http/catalog-cache.js";
+import { catalogHotPath } from "./entry-points/http/hot-path.js";
 import { createUpstreamProxy, type ProxyOutcome, type UpstreamProxy } from "./entry-points/http/proxy.js";
 import { storefrontRoutes } from "./entry-points/http/storefront.js";
 import { handleUpgrades } from "./entry-points/http/websocket.js";
+
+/** Where the product service announces catalog changes (docs/service-contracts.md). */
+export const CATALOG_CHANGED_CHANNEL = "catalog:changed";
 
 const UPSTREAM_URL: Record<Upstream, keyof GatewayConfig> = {
   auth: "AUTH_URL",
@@ -31,7 +36,7 @@ async function jwksReady(url: string): Promise<void> {
 export const gatewayService = defineService({
   name: "gateway",
   configSchema,
-  async create({ config, logger, metrics, openRedis, tokenVerifier }) {
+  async create({ config, logger, metrics, onStop, openRedis, tokenVerifier }) {
     const redis = await openRedis(config);
     const verifier = tokenVerifier(config);
 
@@ -65,6 +70,7 @@ export const gatewayService = defineService({
         const breaker = createCircuitBreaker({
           threshold: config.CIRCUIT_FAILURE_THRESHOLD,
           openMs: config.CIRCUIT_OPEN_MS,
+          probes: config.CIRCUIT_HALF_OPEN_PROBES,
           onChange: (state) => {
             circuits.set({ upstream: name }, state === "closed" ? 0 : 1);
             if (state === "open") logger.warn({ upstream: name }, "circuit opened");
@@ -74,27 +80,51 @@ export const gatewayService = defineService({
         const proxy = createUpstreamProxy({
           name,
           target: String(config[UPSTREAM_URL[name]]),
-          timeoutMs: config.UPSTREAM_TIMEOUT_MS,
           breaker,
+          bodyIdleMs: config.BODY_IDLE_TIMEOUT_MS,
+          connections: config.UPSTREAM_CONNECTIONS,
           logger,
           outcomes: { inc: (labels: { upstream: string; outcome: ProxyOutcome }) => outcomes.inc(labels) },
         });
         return [name, proxy];
       }),
     ) as Record<Upstream, UpstreamProxy>;
+    onStop("upstream pools", () => Promise.all(Object.values(proxies).map((p) => p.close())));
+
+    const cacheReads = metrics.counter(
+      "shopstream_gateway_catalog_cache_total",
+      "Catalog reads by whether this gateway's cache answered them",
+      ["result"],
+    );
+    const catalog = createCatalogCache({
+      proxy: proxies.product,
+      maxMs: config.CATALOG_CACHE_MAX_MS,
+      onHit: () => cacheReads.inc({ result: "hit" }),
+      onMiss: () => cacheReads.inc({ result: "miss" }),
+    });
+    // The product service announces every committed change on this channel (its read cache's
+    // invalidation); a lost subscription costs at most CATALOG_CACHE_MAX_MS of staleness.
+    const subscriber = await redis.duplicate();
+    subscriber.on("ready", () => catalog.clear());
+    await subscriber.subscribe(redis.key(CATALOG_CHANGED_CHANNEL), () => catalog.clear());
+    const timeouts = { default: config.UPSTREAM_TIMEOUT_MS, checkout: config.CHECKOUT_TIMEOUT_MS };
+    const bodyLimits = { json: config.BODY_LIMIT_BYTES, upload: config.UPLOAD_LIMIT_BYTES };
 
     let sockets: { closeAll(): void } | undefined;
 
     return {
       // Bodies stream through to the services untouched; the gateway parses none.
       parseJson: false,
+      front: catalogHotPath({ proxies, catalog, bodyLimits, timeouts, rateLimits, logger, metrics }),
       routes(app) {
         apiRoutes(app, {
           verifier,
           rateLimits,
           proxies,
+          catalog,
           corsOrigins: config.CORS_ORIGINS,
-          bodyLimits: { json: config.BODY_LIMIT_BYTES, upload: config.UPLOAD_LIMIT_BYTES },
+          bodyLimits,
+          timeouts,
           logger,
         });
         if (config.STOREFRONT_DIR) storefrontRoutes(app, config.STOREFRONT_DIR, logger);
@@ -109,6 +139,7 @@ export const gatewayService = defineService({
           rateLimits,
           notification: proxies.notification,
           logger,
+          timeoutMs: config.UPSTREAM_TIMEOUT_MS,
         });
       },
       beforeDrain() {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from "express";
-import { pinoHttp } from "pino-http";
 import { HttpError, notFound, problemBody } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
@@ -41,6 +42,55 @@ export const requestId: RequestHandler = (req, res, next) => {
   next();
 };
 
+const QUIET = new Set(["/health", "/ready", "/metrics"]);
+
+/**
+ * One log line and one histogram observation per request, when the answer is finished or the
+ * client went away (status 499 in the log, as nginx does, when nothing was answered). Probes and
+ * metrics scrapes are left out of the log so they do not flood it. This is the whole per-request
+ * logging cost: no child logger and no serialisers run per request.
+ */
+export function observeRequest(
+  logger: Logger,
+  metrics: Metrics,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: () => string,
+): void {
+  const started = performance.now();
+  let done = false;
+  const end = () => {
+    if (done) return;
+    done = true;
+    const finished = res.writableFinished;
+    const status = finished || res.headersSent ? res.statusCode : 499;
+    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? "";
+    const path = stripQuery(url);
+    const ms = performance.now() - started;
+    metrics.httpDuration.observe(
+      { method: req.method ?? "", route: route(), status_code: String(status) },
+      ms / 1000,
+    );
+    if (QUIET.has(path)) return;
+    const level = status >= 500 ? "error" : "info";
+    if (!logger.isLevelEnabled(level)) return;
+    const locals = (res as { locals?: { requestId?: string; user?: { id?: string } } }).locals;
+    logger[level](
+      {
+        reqId: locals?.requestId ?? req.headers["x-request-id"],
+        userId: locals?.user?.id,
+        req: { method: req.method, url: path, remoteAddress: req.socket.remoteAddress },
+        res: { statusCode: status },
+        responseTime: Math.round(ms),
+        ...(finished ? {} : { aborted: true }),
+      },
+      `${req.method} ${path} ${status}`,
+    );
+  };
+  res.once("finish", end);
+  res.once("close", end);
+}
+
 export function createHttpApp(options: HttpAppOptions): Express {
   const { logger, metrics } = options;
   const app = express();
@@ -74,33 +124,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
 
   app.use(requestId);
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (_req, res) => (res as express.Response).locals.requestId,
-      customProps: (_req, res) => ({ userId: userIdOf(res as express.Response) }),
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
-      serializers: {
-        req: (req) => ({ method: req.method, url: stripQuery(req.url), remoteAddress: req.remoteAddress }),
-        res: (res) => ({ statusCode: res.statusCode }),
-      },
-      // Keep the original path but drop the query: it may carry an access token (WebSocket).
-      // originalUrl: a mounted router (the gateway's `/api`) rewrites req.url while it runs.
-      customSuccessMessage: (req, res) => `${req.method} ${stripQuery(originalUrl(req))} ${res.statusCode}`,
-      customErrorMessage: (req, res) => `${req.method} ${stripQuery(originalUrl(req))} ${res.statusCode}`,
-      quietReqLogger: true,
-      autoLogging: {
-        ignore: (req) => req.url === "/health" || req.url === "/ready" || req.url === "/metrics",
-      },
-    }),
-  );
   app.use((req, res, next) => {
-    const end = metrics.httpDuration.startTimer();
-    res.on("finish", () => {
+    observeRequest(logger, metrics, req, res, () =>
       // The route pattern, never the raw URL: ids would explode the label set.
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
-      end({ method: req.method, route, status_code: String(res.statusCode) });
-    });
+      req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched",
+    );
     next();
   });
   if (options.parseJson !== false) {
@@ -112,10 +140,6 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use((req, _res, next) => next(notFound(`No route for ${req.method} ${stripQuery(req.originalUrl)}`)));
   app.use(problemHandler(logger));
   return app;
-}
-
-function originalUrl(req: { url?: string | undefined }): string | undefined {
-  return (req as { originalUrl?: string }).originalUrl ?? req.url;
 }
 
 function stripQuery(url: string | undefined): string {

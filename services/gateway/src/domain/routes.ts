@@ -17,7 +17,14 @@ export interface RoutePolicy {
   body: BodyKind;
   /** Extra buckets beyond the `api` one every request draws from. */
   buckets: Bucket[];
+  /**
+   * Which upstream timeout applies: `checkout` (POST /orders) waits for the order service's whole
+   * worst case (its key and lease waits and its calls to cart and product), `default` for the rest.
+   */
+  timeout: RouteTimeout;
 }
+
+export type RouteTimeout = "default" | "checkout";
 
 /** The first path segment under `/api` and the service it belongs to. */
 const PREFIXES: Record<string, Upstream> = {
@@ -78,14 +85,29 @@ export function resolveRoute(method: string, path: string): RoutePolicy | undefi
         access: AUTH_USER_PATHS.has(path.replace(/\/+$/, "")) ? "user" : "public",
         body,
         buckets: ["auth"],
+        timeout: "default",
       };
     case "product":
       // Browsing is public; any change needs a user (the product service checks the admin role).
-      return { upstream, access: SAFE_METHODS.has(upper) ? "public" : "user", body, buckets: [] };
+      return {
+        upstream,
+        access: SAFE_METHODS.has(upper) ? "public" : "user",
+        body,
+        buckets: [],
+        timeout: "default",
+      };
     case "analytics":
-      return { upstream, access: "public", body, buckets: [] };
+      return { upstream, access: "public", body, buckets: [], timeout: "default" };
+    case "order":
+      return {
+        upstream,
+        access: "user",
+        body,
+        buckets: [],
+        timeout: upper === "POST" && /^\/orders\/?$/.test(path) ? "checkout" : "default",
+      };
     default:
-      return { upstream, access: "user", body, buckets: [] };
+      return { upstream, access: "user", body, buckets: [], timeout: "default" };
   }
 }
 

@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import type { Logger, Redis } from "@shopstream/runtime";
-import type { ReadCache } from "../domain/catalog.js";
+import type { CachedText, ReadCache } from "../domain/catalog.js";
 
 interface CounterLike {
   inc(labels: { cache: string }): void;
@@ -12,15 +13,24 @@ export interface RedisReadCacheOptions {
   misses: CounterLike;
 }
 
+/** Where every committed catalog change is announced (the gateway empties its cache on it). */
+export const CATALOG_CHANGED_CHANNEL = ["catalog", "changed"] as const;
+
+/** A strong ETag of a body: the same bytes give the same tag on every replica. */
+export const etagOf = (text: string) => `"${createHash("sha1").update(text).digest("base64url")}"`;
+
 /**
- * Catalog reads in Redis under a version number. A change bumps the version, so every entry
- * cached before it is never read again (and expires on its TTL). A reader takes the version
- * before it reads the database: if a change lands in between, the reader stores its stale
- * answer under the old version, where nobody looks. Redis being away only costs speed.
+ * Catalog reads in Redis, stored already serialised as `<version>\n<etag>\n<text>` under a key
+ * without the version: one MGET of the catalog version and the entry answers a read, and an
+ * entry whose version is not the current one is a miss. A change bumps the version (and
+ * announces itself on the change channel), so nothing cached before it is served again. A reader
+ * stores what it loaded under the version it saw before loading: when a change lands in between,
+ * that entry is already out of date and never read. Redis being away only costs speed.
  */
 export function createRedisReadCache(redis: Redis, options: RedisReadCacheOptions): ReadCache {
   const { client } = redis;
   const versionKey = redis.key("catalog", "version");
+  const channel = redis.key(...CATALOG_CHANGED_CHANNEL);
   let lastError = "";
 
   const warn = (err: unknown, what: string) => {
@@ -29,36 +39,40 @@ export function createRedisReadCache(redis: Redis, options: RedisReadCacheOption
     lastError = message;
   };
 
-  async function read<T>(kind: string, id: string, load: () => Promise<T>): Promise<T> {
-    let key: string | undefined;
-    try {
-      const version = (await client.get(versionKey)) ?? "0";
-      key = redis.key("catalog", `v${version}`, kind, id);
-      const cached = await client.get(key);
-      if (cached !== null) {
-        options.hits.inc({ cache: kind });
-        return JSON.parse(cached) as T;
-      }
-    } catch (err) {
-      warn(err, "read");
-    }
-    options.misses.inc({ cache: kind });
-    const value = await load();
-    if (key) {
-      await client
-        .set(key, JSON.stringify(value), { expiration: { type: "EX", value: options.ttlSeconds } })
-        .catch((err: unknown) => warn(err, "write"));
-    }
-    return value;
-  }
-
   return {
-    product: (id, load) => read("product", id, load),
-    list: (key, load) => read("list", key, load),
-    categories: (load) => read("categories", "all", load),
+    async read(kind, id, load) {
+      const key = redis.key("catalog", kind, id);
+      let version: string | undefined;
+      try {
+        const [current, cached] = await client.mGet([versionKey, key]);
+        version = current ?? "0";
+        if (cached) {
+          const first = cached.indexOf("\n");
+          const second = cached.indexOf("\n", first + 1);
+          if (first > 0 && second > first && cached.slice(0, first) === version) {
+            options.hits.inc({ cache: kind });
+            return { etag: cached.slice(first + 1, second), text: cached.slice(second + 1) };
+          }
+        }
+      } catch (err) {
+        warn(err, "read");
+      }
+      options.misses.inc({ cache: kind });
+      const text = await load();
+      if (text === null) return null;
+      const entry: CachedText = { text, etag: etagOf(text) };
+      if (version !== undefined) {
+        await client
+          .set(key, `${version}\n${entry.etag}\n${text}`, {
+            expiration: { type: "EX", value: options.ttlSeconds },
+          })
+          .catch((err: unknown) => warn(err, "write"));
+      }
+      return entry;
+    },
     async invalidate() {
       try {
-        await client.incr(versionKey);
+        await client.multi().incr(versionKey).publish(channel, "changed").exec();
       } catch (err) {
         // Entries expire on their own; until then a read may be up to one TTL old.
         warn(err, "invalidation");

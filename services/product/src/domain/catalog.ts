@@ -20,7 +20,7 @@ import type {
   ProductRecord,
   ProductSort,
 } from "./product.js";
-import { SkuTakenError } from "./product.js";
+import { SkuTakenError, toProductJson } from "./product.js";
 import type { SearchIndex } from "./search-index.js";
 
 export interface CatalogTx {
@@ -54,14 +54,16 @@ export interface CatalogStore {
   write<T>(work: (tx: CatalogTx) => Promise<T>): Promise<T>;
 }
 
-/** Read-through cache of catalog reads; `invalidate` makes every cached read stale at once. */
+/** A serialised answer and its ETag, as the read cache keeps them. */
+export interface CachedText {
+  text: string;
+  etag: string;
+}
+
+/** Read-through cache of serialised catalog reads; `invalidate` makes every cached read stale at once. */
 export interface ReadCache {
-  product(id: string, load: () => Promise<ProductRecord | null>): Promise<ProductRecord | null>;
-  list(
-    key: string,
-    load: () => Promise<{ items: ProductRecord[]; total: number }>,
-  ): Promise<{ items: ProductRecord[]; total: number }>;
-  categories(load: () => Promise<Category[]>): Promise<Category[]>;
+  /** The cached text of `kind`/`key`, or what `load` makes of it (null: nothing, not cached). */
+  read(kind: string, key: string, load: () => Promise<string | null>): Promise<CachedText | null>;
   invalidate(): Promise<void>;
 }
 
@@ -124,42 +126,69 @@ export function createCatalog(deps: CatalogDeps) {
   };
 
   const get = async (id: string): Promise<ProductRecord> => {
-    const product = await cache.product(id, () => store.findById(id));
-    if (!product) throw noSuchProduct(id);
-    return product;
+    const cached = await cache.read("record", id, async () => {
+      const product = await store.findById(id);
+      return product ? JSON.stringify(product) : null;
+    });
+    if (!cached) throw noSuchProduct(id);
+    return JSON.parse(cached.text) as ProductRecord;
+  };
+
+  const list = async (query: ListQuery): Promise<ProductPage> => {
+    const text = normaliseText(query.q);
+    const sort = effectiveSort(query);
+    const filter: ProductFilter = {
+      category: query.category?.trim() || undefined,
+      minPriceCents: query.minPriceCents,
+      maxPriceCents: query.maxPriceCents,
+    };
+    const offset = (query.page - 1) * query.limit;
+    const result = await (async () => {
+      if (!text) return store.list(filter, sort, offset, query.limit);
+      let found: { ids: string[]; total: number };
+      try {
+        found = await search.search({ ...filter, text, sort, offset, limit: query.limit });
+      } catch (err) {
+        if (err instanceof HttpError) throw err;
+        logger.error({ err: (err as Error).message, backend: search.backend }, "search failed");
+        throw serviceUnavailable("Search is unavailable right now; try again shortly");
+      }
+      // The index may briefly know a product the catalog has just deleted: skip it.
+      const byId = new Map((await store.findByIds(found.ids)).map((p) => [p.id, p]));
+      const items = found.ids.flatMap((id) => byId.get(id) ?? []);
+      return { items, total: found.total - (found.ids.length - items.length) };
+    })();
+    return { ...result, page: query.page, limit: query.limit };
   };
 
   return {
     get,
 
-    async list(query: ListQuery): Promise<ProductPage> {
-      const text = normaliseText(query.q);
-      const sort = effectiveSort(query);
-      const filter: ProductFilter = {
-        category: query.category?.trim() || undefined,
-        minPriceCents: query.minPriceCents,
-        maxPriceCents: query.maxPriceCents,
-      };
-      const offset = (query.page - 1) * query.limit;
-      const result = await cache.list(listCacheKey(query), async () => {
-        if (!text) return store.list(filter, sort, offset, query.limit);
-        let found: { ids: string[]; total: number };
-        try {
-          found = await search.search({ ...filter, text, sort, offset, limit: query.limit });
-        } catch (err) {
-          if (err instanceof HttpError) throw err;
-          logger.error({ err: (err as Error).message, backend: search.backend }, "search failed");
-          throw serviceUnavailable("Search is unavailable right now; try again shortly");
-        }
-        // The index may briefly know a product the catalog has just deleted: skip it.
-        const byId = new Map((await store.findByIds(found.ids)).map((p) => [p.id, p]));
-        const items = found.ids.flatMap((id) => byId.get(id) ?? []);
-        return { items, total: found.total - (found.ids.length - items.length) };
+    /** One product's public JSON, serialised once per change. */
+    async productJson(id: string): Promise<CachedText> {
+      const cached = await cache.read("product", id, async () => {
+        const product = await store.findById(id);
+        return product ? JSON.stringify(toProductJson(product)) : null;
       });
-      return { ...result, page: query.page, limit: query.limit };
+      if (!cached) throw noSuchProduct(id);
+      return cached;
     },
 
-    categories: () => cache.categories(() => store.categories()),
+    /** A page of the catalog as public JSON, serialised once per change. */
+    async listJson(query: ListQuery): Promise<CachedText> {
+      const cached = await cache.read("list", listCacheKey(query), async () => {
+        const page = await list(query);
+        return JSON.stringify({ ...page, items: page.items.map(toProductJson) });
+      });
+      return cached!;
+    },
+
+    async categoriesJson(): Promise<CachedText> {
+      const cached = await cache.read("categories", "all", async () =>
+        JSON.stringify({ items: await store.categories() }),
+      );
+      return cached!;
+    },
 
     async create(input: NewProduct): Promise<ProductRecord> {
       const now = new Date().toISOString();

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger, TokenVerifier } from "@shopstream/runtime";
 import { badRequest, notFound, serviceUnavailable, tooManyRequests, unauthorized } from "@shopstream/runtime";
 import cors from "cors";
@@ -10,17 +11,61 @@ import express, {
 } from "express";
 import type { BucketState, RateLimits } from "../../data-access/rate-limits.js";
 import { bearerOf, checkToken, type TokenCheck } from "../../domain/access.js";
-import { API_PREFIXES, type Bucket, checkPath, resolveRoute, type Upstream } from "../../domain/routes.js";
+import {
+  API_PREFIXES,
+  type Bucket,
+  checkPath,
+  type RoutePolicy,
+  type RouteTimeout,
+  resolveRoute,
+  type Upstream,
+} from "../../domain/routes.js";
+import type { CatalogCache } from "./catalog-cache.js";
 import { contentTooLarge } from "./problems.js";
-import type { UpstreamProxy } from "./proxy.js";
+import type { ForwardOptions, UpstreamProxy } from "./proxy.js";
 
 export interface ApiDeps {
   verifier: TokenVerifier;
   rateLimits: RateLimits;
   proxies: Record<Upstream, UpstreamProxy>;
+  /** Catalog reads answered by this gateway while the product service says they are fresh. */
+  catalog: CatalogCache;
   corsOrigins: string[];
   bodyLimits: { json: number; upload: number };
+  timeouts: Record<RouteTimeout, number>;
   logger: Logger;
+}
+
+/** How the proxy forwards a request the route table resolved. */
+export function forwardOptions(
+  deps: Pick<ApiDeps, "bodyLimits" | "timeouts">,
+  route: RoutePolicy,
+  url: string,
+): ForwardOptions {
+  return {
+    // The service serves its routes without `/api`; the query goes along.
+    path: url.slice("/api".length),
+    bodyLimit: route.body === "upload" ? deps.bodyLimits.upload : deps.bodyLimits.json,
+    body: route.body === "upload" ? "stream" : "buffer",
+    timeoutMs: deps.timeouts[route.timeout],
+  };
+}
+
+/**
+ * Sends a request the gateway admitted to its service: catalog reads through the cache, and any
+ * change to the catalog empties the cache as soon as its answer arrives, so the writer's next
+ * read (through this replica) sees it even before the service's announcement does.
+ */
+export function dispatch(
+  deps: Pick<ApiDeps, "proxies" | "catalog">,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: RoutePolicy,
+  options: ForwardOptions,
+): void {
+  if (route.upstream !== "product") deps.proxies[route.upstream].forward(req, res, options);
+  else if (req.method === "GET" || req.method === "HEAD") deps.catalog.serve(req, res, options);
+  else deps.proxies.product.forward(req, res, { ...options, onStatus: () => deps.catalog.clear() });
 }
 
 /** `RateLimit-Policy` and `RateLimit` (IETF draft-ietf-httpapi-ratelimit-headers), one item per bucket. */
@@ -49,12 +94,16 @@ export function corsMiddleware(origins: string[]): RequestHandler {
 }
 
 /** Headers every API answer carries; an upstream's own (say an image's CSP) replaces them. */
-export const apiSecurityHeaders: RequestHandler = (_req, res, next) => {
+export function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader("X-Content-Type-Options", "nosniff");
   res.setHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   res.setHeader("X-Frame-Options", "DENY");
   res.setHeader("Referrer-Policy", "no-referrer");
   res.setHeader("Cache-Control", "no-store");
+}
+
+export const apiSecurityHeaders: RequestHandler = (_req, res, next) => {
+  setSecurityHeaders(res);
   next();
 };
 
@@ -73,7 +122,7 @@ const guardPath: RequestHandler = (req, _res, next) => {
  * policy, the body limit by Content-Length, the token verdict, and finally the proxy.
  */
 export function apiRoutes(app: Express, deps: ApiDeps): void {
-  const { verifier, rateLimits, proxies, bodyLimits } = deps;
+  const { verifier, rateLimits } = deps;
 
   const admit = async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get("authorization");
@@ -100,12 +149,12 @@ export function apiRoutes(app: Express, deps: ApiDeps): void {
   const forward = (req: Request, res: Response) => {
     const route = resolveRoute(req.method, req.path);
     if (!route) throw notFound(`No route for ${req.method} ${req.originalUrl.split("?")[0]}`);
-    const limit = route.body === "upload" ? bodyLimits.upload : bodyLimits.json;
+    const options = forwardOptions(deps, route, req.originalUrl);
     const declared = Number(req.get("content-length") ?? 0);
-    if (declared > limit) {
+    if (declared > options.bodyLimit) {
       // The body is not read: close the connection rather than drain megabytes for nothing.
       res.setHeader("Connection", "close");
-      throw contentTooLarge(limit);
+      throw contentTooLarge(options.bodyLimit);
     }
 
     const token = res.locals.token as TokenCheck;
@@ -116,7 +165,7 @@ export function apiRoutes(app: Express, deps: ApiDeps): void {
     }
     if (route.access === "user" && token.kind !== "valid") throw unauthorized();
 
-    proxies[route.upstream].forward(req, res, limit);
+    dispatch(deps, req, res, route, options);
   };
 
   const router = express.Router();

@@ -30,7 +30,13 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function handleUpgrades(
   server: Server,
-  deps: { verifier: TokenVerifier; rateLimits: RateLimits; notification: UpstreamProxy; logger: Logger },
+  deps: {
+    verifier: TokenVerifier;
+    rateLimits: RateLimits;
+    notification: UpstreamProxy;
+    logger: Logger;
+    timeoutMs: number;
+  },
 ): { closeAll(): void } {
   const open = new Set<Socket>();
   // The same peers as the HTTP routes' `req.ip` trusts (TRUST_PROXY).
@@ -80,11 +86,16 @@ export function handleUpgrades(
         );
       }
       // The service serves its routes without `/api`; the query goes along (never a token: see above).
-      req.url = `${url.pathname.slice("/api".length)}${url.search}`;
       open.add(socket);
       socket.on("close", () => open.delete(socket));
       log.info({ userId: token.user.id }, `upgrade ${url.pathname} proxied`);
-      deps.notification.upgrade(req, socket, head);
+      deps.notification.upgrade(
+        req,
+        socket,
+        head,
+        `${url.pathname.slice("/api".length)}${url.search}`,
+        deps.timeoutMs,
+      );
     })().catch((err: Error) => {
       log.error({ err }, "upgrade failed");
       socket.destroy();

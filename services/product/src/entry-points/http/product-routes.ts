@@ -6,8 +6,8 @@ import {
   requireRole,
   type TokenVerifier,
 } from "@shopstream/runtime";
-import express, { type Express, type Request, type RequestHandler } from "express";
-import type { Catalog } from "../../domain/catalog.js";
+import express, { type Express, type Request, type RequestHandler, type Response } from "express";
+import type { CachedText, Catalog } from "../../domain/catalog.js";
 import { generateSku, toProductJson } from "../../domain/product.js";
 import { listQuerySchema, newProductSchema, productPatchSchema, uuid } from "./schemas.js";
 
@@ -40,6 +40,24 @@ function isFresh(ifNoneMatch: string | undefined, etag: string): boolean {
     .some((tag) => tag === etag || tag === "*");
 }
 
+/**
+ * How long a shared cache (the gateway's micro-cache) may reuse a catalog answer. Every change
+ * empties the gateway's cache at once; this bounds what a lost announcement can cost, and so
+ * the age of stock shown on pages (docs/caching.md).
+ */
+export const SHARED_MAX_AGE_SECONDS = 1;
+const CATALOG_CACHE_CONTROL = `public, max-age=0, must-revalidate, s-maxage=${SHARED_MAX_AGE_SECONDS}`;
+
+/** A catalog read, serialised once per change: ETag, 304 on a match, shareable for a second. */
+function sendCatalogJson(req: Request, res: Response, answer: CachedText): void {
+  res.set({ ETag: answer.etag, "Cache-Control": CATALOG_CACHE_CONTROL });
+  if (isFresh(req.get("if-none-match"), answer.etag)) {
+    res.status(304).end();
+    return;
+  }
+  res.type("application/json").send(answer.text);
+}
+
 export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: TokenVerifier }): void {
   const { catalog } = deps;
   const admin = [authenticate(deps.verifier), requireRole("admin")];
@@ -48,7 +66,7 @@ export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: 
 
   app.get("/products", async (req, res) => {
     const query = parse(listQuerySchema, req.query);
-    const page = await catalog.list({
+    const page = await catalog.listJson({
       q: query.q,
       category: query.category,
       minPriceCents: query.minPrice,
@@ -57,15 +75,15 @@ export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: 
       page: query.page ?? 1,
       limit: query.limit ?? DEFAULT_LIMIT,
     });
-    res.json({ ...page, items: page.items.map(toProductJson) });
+    sendCatalogJson(req, res, page);
   });
 
-  app.get("/products/categories", async (_req, res) => {
-    res.json({ items: await catalog.categories() });
+  app.get("/products/categories", async (req, res) => {
+    sendCatalogJson(req, res, await catalog.categoriesJson());
   });
 
   app.get("/products/:id", async (req, res) => {
-    res.json(toProductJson(await catalog.get(productIdOf(req))));
+    sendCatalogJson(req, res, await catalog.productJson(productIdOf(req)));
   });
 
   app.post("/products", ...admin, requireJson, async (req, res) => {
