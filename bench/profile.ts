@@ -11,15 +11,18 @@ import { startLocalRun } from "../infra/src/local/run.js";
 const service = process.argv[2] ?? "product";
 const dir = mkdtempSync(join(tmpdir(), "shopstream-prof-"));
 const run = await startLocalRun({
-  env: { ...process.env, LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "2200", LOG_LEVEL: "warn" },
+  env: {
+    ...process.env,
+    LOCAL_PORT_OFFSET: process.env.LOCAL_PORT_OFFSET ?? "2200",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    LOCAL_RATE_LIMITS: "off",
+  },
   stateDir: mkdtempSync(join(tmpdir(), "shopstream-prof-state-")),
   isolation: `prof${process.pid}_`,
+  logDir: mkdtempSync(join(tmpdir(), "shopstream-prof-logs-")),
   nodeArgs: { [service]: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
   overrides: {
-    gateway: {
-      RATE_LIMIT_PER_MINUTE: "1000000",
-      ...(process.env.GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS } : {}),
-    },
+    gateway: process.env.GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS } : {},
   },
 });
 const list = (await (await fetch(`${run.url}/api/products?limit=1`)).json()) as { items: { id: string }[] };

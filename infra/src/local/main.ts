@@ -45,6 +45,9 @@ async function main() {
       `  Shop and API:  ${run.url}   (API under ${run.url}/api)`,
       `  Admin:         ${run.adminEmail}   (SHOPSTREAM_ADMIN_EMAIL, else generated once and kept in .shopstream/admin-email)`,
       `  Password:      ${credentials}`,
+      ...(run.platform.settings.rateLimits === "lifted"
+        ? ["  Rate limits:   lifted (LOCAL_RATE_LIMITS=off): for load tests only"]
+        : []),
       "  Stop:          Ctrl-C",
       "",
     ].join("\n"),

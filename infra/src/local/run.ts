@@ -45,6 +45,8 @@ export interface LocalRunOptions {
   nodeArgs?: Record<string, string[]>;
   /** Extra env per service over what the model renders (the benchmark lifts the rate limit). */
   overrides?: Record<string, Record<string, string>>;
+  /** Each service's raw log lines go to `<logDir>/<service>.log` instead of the terminal. */
+  logDir?: string;
   /** Called when a service exits on its own after start. */
   onUnexpectedExit?: (name: string, code: number | null) => void;
 }
@@ -65,6 +67,14 @@ function portIsFree(port: number): Promise<boolean> {
     probe.once("error", () => resolvePort(false));
     probe.listen(port, "127.0.0.1", () => probe.close(() => resolvePort(true)));
   });
+}
+
+/** `LOCAL_RATE_LIMITS=off` lifts the gateway's rate limits (load tests from one address). */
+export function rateLimitsOf(env: NodeJS.ProcessEnv): "enforced" | "lifted" {
+  const value = (env.LOCAL_RATE_LIMITS ?? "on").toLowerCase();
+  if (value === "off") return "lifted";
+  if (value === "on") return "enforced";
+  throw new Error(`LOCAL_RATE_LIMITS must be on or off, not ${JSON.stringify(env.LOCAL_RATE_LIMITS)}`);
 }
 
 /** The resolver of the local run: everything on 127.0.0.1, data stores where the machine has them. */
@@ -115,6 +125,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
       images: endpoints.minio ? "minio" : "local",
       adminEmail,
       logLevel: (env.LOG_LEVEL as "info" | undefined) ?? "info",
+      rateLimits: rateLimitsOf(env),
     }),
   );
   const locals = startOrder(platform.workloads).filter(
@@ -190,6 +201,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
           cwd: REPO_ROOT,
           env: childEnv,
           width,
+          ...(options.logDir ? { logFile: join(options.logDir, `${w.name}.log`) } : {}),
         },
       );
       processes.push(proc);

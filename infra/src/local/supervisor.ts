@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
@@ -44,8 +45,21 @@ export function startProcess(
   index: number,
   command: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string>; width: number },
+  options: {
+    cwd: string;
+    env: Record<string, string>;
+    width: number;
+    /** Writes the raw log lines to this file instead of the terminal (the bench: no parsing cost). */
+    logFile?: string;
+  },
 ): ManagedProcess {
+  if (options.logFile) {
+    const fd = openSync(options.logFile, "a");
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", fd, fd] });
+    closeSync(fd);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    return { name, child, exited, tail: [`(logs in ${options.logFile})`] };
+  }
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env,

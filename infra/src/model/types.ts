@@ -265,6 +265,11 @@ export interface PlatformSettings {
   /** Multiplies every workload's memory and CPU reservation (prod sizes). */
   resourceScale: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /**
+   * `lifted` raises the gateway's rate limits out of reach, for load tests from one address (the
+   * local run's `LOCAL_RATE_LIMITS=off`); defaults to `enforced`.
+   */
+  rateLimits?: "enforced" | "lifted";
   /** How long metrics (Prometheus) and logs (Loki) are kept; defaults 15 and 7 days. */
   retentionDays?: { metrics: number; logs: number };
   /** Replicas of the edge where it can share its state (Kubernetes); defaults to 1. */

@@ -1,15 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Db, defineService, type Logger, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
-import { Client as MinioClient } from "minio";
 import { configSchema, type ProductConfig } from "./config.js";
-import {
-  createElasticsearchClient,
-  createElasticsearchIndex,
-} from "./data-access/elasticsearch-search-index.js";
 import { createLocalImageStore } from "./data-access/local-image-store.js";
 import { createMariaDbSearchIndex } from "./data-access/mariadb-search-index.js";
 import { migrations } from "./data-access/migrations.js";
-import { createMinioImageStore } from "./data-access/minio-image-store.js";
 import { createProductRepository } from "./data-access/product-repository.js";
 import { createRedisReadCache } from "./data-access/redis-read-cache.js";
 import { createReservationRepository } from "./data-access/reservation-repository.js";
@@ -23,9 +17,15 @@ import { productRoutes } from "./entry-points/http/product-routes.js";
 import { reservationRoutes } from "./entry-points/http/reservation-routes.js";
 import { startConsumers } from "./entry-points/messaging/consumers.js";
 
+// The MinIO and Elasticsearch clients (about 25 MiB each) are imported only when configured.
+
 /** MinIO when it is configured, the local folder otherwise. */
-function createImageStore(config: ProductConfig): ImageStore {
+async function createImageStore(config: ProductConfig): Promise<ImageStore> {
   if (!config.MINIO_ENDPOINT) return createLocalImageStore(config.IMAGES_DIR);
+  const [{ Client: MinioClient }, { createMinioImageStore }] = await Promise.all([
+    import("minio"),
+    import("./data-access/minio-image-store.js"),
+  ]);
   const client = new MinioClient({
     endPoint: config.MINIO_ENDPOINT,
     port: config.MINIO_PORT,
@@ -38,8 +38,11 @@ function createImageStore(config: ProductConfig): ImageStore {
 }
 
 /** Elasticsearch when it is configured, MariaDB full-text otherwise. */
-function createSearchIndex(config: ProductConfig, db: Db, logger: Logger) {
+async function createSearchIndex(config: ProductConfig, db: Db, logger: Logger) {
   if (!config.ELASTICSEARCH_URL) return { search: createMariaDbSearchIndex(db), close: async () => {} };
+  const { createElasticsearchClient, createElasticsearchIndex } = await import(
+    "./data-access/elasticsearch-search-index.js"
+  );
   const client = createElasticsearchClient(config.ELASTICSEARCH_URL);
   const search: SearchIndex = createElasticsearchIndex({ client, alias: config.ELASTICSEARCH_INDEX, logger });
   return { search, close: () => client.close() };
@@ -52,9 +55,9 @@ export const productService = defineService({
     const db = await openDb(config, migrations);
     const redis = await openRedis(config);
     const broker = openBroker(config);
-    const images = createImageStore(config);
+    const images = await createImageStore(config);
     await connect(`image store (${images.backend})`, () => images.init());
-    const { search, close: closeSearch } = createSearchIndex(config, db, logger);
+    const { search, close: closeSearch } = await createSearchIndex(config, db, logger);
     onStop("search", closeSearch);
 
     const store = createProductRepository(db);

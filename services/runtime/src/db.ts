@@ -1,8 +1,15 @@
-import * as mariadb from "mariadb";
+import { createRequire } from "node:module";
+import type * as mariadb from "mariadb";
 import type { Logger } from "./logger.js";
 
 export type Db = mariadb.Pool;
 export type DbConnection = mariadb.PoolConnection | mariadb.Connection;
+
+// The driver is loaded on first use: the services without a database (gateway, cart,
+// notification, analytics) never pay its memory (bench/README.md, "Memory").
+const require = createRequire(import.meta.url);
+let driver: typeof mariadb | undefined;
+const loadDriver = () => (driver ??= require("mariadb") as typeof mariadb);
 
 export interface DbConfig {
   DB_HOST: string;
@@ -15,7 +22,7 @@ export interface DbConfig {
 
 /** A pool whose every wait is bounded: a stopped database yields errors, never a hang. */
 export function createDb(config: DbConfig): Db {
-  return mariadb.createPool({
+  return loadDriver().createPool({
     host: config.DB_HOST,
     port: config.DB_PORT,
     database: config.DB_NAME,

@@ -1,8 +1,15 @@
 import { randomUUID } from "node:crypto";
-import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-connection-manager";
+import { createRequire } from "node:module";
+import type amqpManager from "amqp-connection-manager";
+import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-manager";
 import type { ConfirmChannel, ConsumeMessage } from "amqplib";
 import { withTimeout } from "./http.js";
 import type { Logger } from "./logger.js";
+
+// Loaded on first use: the services without RabbitMQ (gateway, auth) never pay its memory.
+const require = createRequire(import.meta.url);
+let amqp: typeof amqpManager | undefined;
+const loadAmqp = () => (amqp ??= require("amqp-connection-manager") as typeof amqpManager);
 
 /** The envelope of every event on `shopstream.events` (DESIGN section 5). */
 export interface EventEnvelope<T = Record<string, unknown>> {
@@ -78,7 +85,7 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
   const exchange = config.AMQP_EXCHANGE;
   const dlx = `${exchange}.dlx`;
 
-  const connection: AmqpConnectionManager = amqp.connect([url.toString()], {
+  const connection: AmqpConnectionManager = loadAmqp().connect([url.toString()], {
     heartbeatIntervalInSeconds: 10,
     reconnectTimeInSeconds: 1,
     connectionOptions: { timeout: 5000 },

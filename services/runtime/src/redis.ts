@@ -1,5 +1,11 @@
-import { createClient } from "redis";
+import { createRequire } from "node:module";
+import type { createClient } from "redis";
 import type { Logger } from "./logger.js";
+
+// Loaded on first use: the services without Redis (order, payment) never pay its memory.
+const require = createRequire(import.meta.url);
+let client: { createClient: typeof createClient } | undefined;
+const loadClient = () => (client ??= require("redis") as { createClient: typeof createClient });
 
 export interface RedisConfig {
   REDIS_URL: string;
@@ -17,7 +23,7 @@ export interface Redis {
 }
 
 function buildClient(config: RedisConfig) {
-  return createClient({
+  return loadClient().createClient({
     url: config.REDIS_URL,
     ...(config.REDIS_PASSWORD ? { password: config.REDIS_PASSWORD } : {}),
     disableOfflineQueue: true,
