@@ -192,15 +192,17 @@ async function checkouts(
   };
 }
 
-function peakRss(pid: number | undefined): number {
+/** VmHWM (peak) or VmRSS (now) of a process, in MiB. */
+function rssOf(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHWM"): number {
   if (!pid) return 0;
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+    return Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024);
   } catch {
     return 0;
   }
 }
+const peakRss = (pid: number | undefined) => rssOf(pid, "VmHWM");
 
 async function main() {
   const baselineServer = await startBaseline();
@@ -223,6 +225,10 @@ async function main() {
     logDir,
   });
   console.log(`Service logs: ${logDir}`);
+  // What each service holds once ready, before any load.
+  const idleRss = Object.fromEntries(run.processes.map((p) => [p.name, rssOf(p.child.pid, "VmRSS")]));
+  // The peak so far: start-up work (migrations, product's demo seed) before any load.
+  const startPeak = Object.fromEntries(run.processes.map((p) => [p.name, rssOf(p.child.pid, "VmHWM")]));
   try {
     const api = `${run.url}/api`;
     const admin = await json(`${api}/auth/login`, {
@@ -267,6 +273,8 @@ async function main() {
         ordersCreated: checkout.requests,
         errorsByStatus: checkout.errorsByStatus,
       },
+      idleRssMiB: idleRss,
+      startPeakRssMiB: startPeak,
       peakRssMiB: rss,
       totalPeakRssMiB: totalRss,
       readySeconds: Math.round(run.readySeconds * 10) / 10,
@@ -282,9 +290,14 @@ async function main() {
     console.log(
       `\nOversold: ${checkout.oversold ? "YES" : "no"} (orders ${checkout.requests}, units ordered ${checkout.unitsOrdered}, stock used ${checkout.stockUsed}; errors by status ${JSON.stringify(checkout.errorsByStatus)})`,
     );
-    console.log("\n| service | peak RSS MiB |\n|---|---:|");
-    for (const [name, mib] of Object.entries(rss)) console.log(`| ${name} | ${mib} |`);
-    console.log(`| **all services** | **${totalRss}** |`);
+    console.log(
+      "\n| service | RSS when ready MiB | peak until ready MiB | peak RSS MiB |\n|---|---:|---:|---:|",
+    );
+    for (const [name, mib] of Object.entries(rss)) {
+      console.log(`| ${name} | ${idleRss[name]} | ${startPeak[name]} | ${mib} |`);
+    }
+    const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+    console.log(`| **all services** | **${sum(idleRss)}** | **${sum(startPeak)}** | **${totalRss}** |`);
     console.log(`\nStart to ready: ${report.readySeconds} s`);
     const outDir = join(REPO_ROOT, "bench/results");
     mkdirSync(outDir, { recursive: true });

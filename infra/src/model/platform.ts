@@ -316,6 +316,10 @@ function appServices(s: PlatformSettings): Workload[] {
         ACCESS_TOKEN_TTL_SECONDS: "900",
         SHOPSTREAM_ADMIN_EMAIL: s.adminEmail ?? secret("admin-email"),
         SHOPSTREAM_ADMIN_PASSWORD: secret("admin-password"),
+        // Each argon2 job takes 19 MiB on one of libuv's threads; glibc would keep that memory in
+        // every thread's arena after the job (4 x 19 MiB for good). A fixed mmap threshold hands
+        // such blocks back to the system when a job ends (bench/README.md, "Memory").
+        MALLOC_MMAP_THRESHOLD_: "131072",
       },
       memoryMiB: 192,
     },

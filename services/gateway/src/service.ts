@@ -96,11 +96,16 @@ export const gatewayService = defineService({
       "Catalog reads by whether this gateway's cache answered them",
       ["result"],
     );
+    const cacheEntries = metrics.gauge(
+      "shopstream_gateway_catalog_cache_entries",
+      "Catalog answers this gateway holds (0 right after a product change)",
+    );
     const catalog = createCatalogCache({
       proxy: proxies.product,
       maxMs: config.CATALOG_CACHE_MAX_MS,
       onHit: () => cacheReads.inc({ result: "hit" }),
       onMiss: () => cacheReads.inc({ result: "miss" }),
+      onSize: (n) => cacheEntries.set(n),
     });
     // The product service announces every committed change on this channel (its read cache's
     // invalidation); a lost subscription costs at most CATALOG_CACHE_MAX_MS of staleness.

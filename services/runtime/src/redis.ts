@@ -1,11 +1,12 @@
 import { createRequire } from "node:module";
-import type { createClient } from "redis";
+import type { createClient } from "@redis/client";
 import type { Logger } from "./logger.js";
 
-// Loaded on first use: the services without Redis (order, payment) never pay its memory.
+// The core client only (the `redis` package also loads the search, JSON, time-series and bloom
+// modules, about 6 MiB), loaded on first use: order and payment never pay for it.
 const require = createRequire(import.meta.url);
 let client: { createClient: typeof createClient } | undefined;
-const loadClient = () => (client ??= require("redis") as { createClient: typeof createClient });
+const loadClient = () => (client ??= require("@redis/client") as { createClient: typeof createClient });
 
 export interface RedisConfig {
   REDIS_URL: string;

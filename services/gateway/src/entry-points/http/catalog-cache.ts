@@ -36,6 +36,9 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string | unde
   });
 }
 
+/** Headers of one exchange, not of the answer: each request gets its own. */
+const PER_REQUEST = new Set(["x-request-id", "date", "ratelimit", "ratelimit-policy", "retry-after"]);
+
 function cacheable(answer: UpstreamAnswer): number {
   if (answer.status !== 200 || answer.headers["set-cookie"] !== undefined) return 0;
   const vary = String(answer.headers.vary ?? "").toLowerCase();
@@ -57,6 +60,8 @@ export function createCatalogCache(options: {
   maxBytes?: number;
   onHit?: () => void;
   onMiss?: () => void;
+  /** Told the number of entries after each change of it. */
+  onSize?: (entries: number) => void;
 }): CatalogCache {
   const { proxy } = options;
   const entries = new LRUCache<string, Entry>({
@@ -101,13 +106,16 @@ export function createCatalogCache(options: {
         const ttl = Math.min(cacheable(answer), options.maxMs);
         if (ttl <= 0 || started !== generation) return finish(undefined);
         const etag = answer.headers.etag;
+        const headers: Record<string, string | string[]> = {};
+        for (const key in answer.headers) if (!PER_REQUEST.has(key)) headers[key] = answer.headers[key]!;
         const entry: Entry = {
           status: answer.status,
-          headers: answer.headers,
+          headers,
           body: answer.body,
           etag: Array.isArray(etag) ? etag[0] : etag,
         };
         entries.set(key, entry, { ttl });
+        options.onSize?.(entries.size);
         finish(entry);
       },
     });
@@ -121,6 +129,7 @@ export function createCatalogCache(options: {
       generation += 1;
       entries.clear();
       filling.clear();
+      options.onSize?.(0);
     },
     serve(req, res, o) {
       const key = o.path;
