@@ -1,6 +1,7 @@
 /**
  * `node --import tsx bench/profile.ts <service> [url path]`: loads one endpoint through the
- * gateway for 8 s with the named service under `--cpu-prof`, and prints its hottest functions.
+ * gateway (or, with PROFILE_DIRECT=1, the service itself) for 8 s at 50 connections with the
+ * named service under `--cpu-prof`, and prints its hottest functions and its peak RSS.
  */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,8 +28,19 @@ const run = await startLocalRun({
 });
 const list = (await (await fetch(`${run.url}/api/products?limit=1`)).json()) as { items: { id: string }[] };
 const path = process.argv[3] ?? `/api/products/${list.items[0]!.id}`;
-const result = await autocannon({ url: `${run.url}${path}`, connections: 50, duration: 8 });
-console.log(`${path}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms`);
+// PROFILE_DIRECT=1 loads the service itself on its own port (the path without `/api`).
+const workload = run.platform.workloads.find((w) => w.name === service);
+const direct = process.env.PROFILE_DIRECT === "1" && workload;
+const url = direct
+  ? `http://127.0.0.1:${workload.ports[0]!.port + Number(process.env.LOCAL_PORT_OFFSET ?? 2200)}${path.replace(/^\/api/, "")}`
+  : `${run.url}${path}`;
+const result = await autocannon({ url, connections: 50, duration: 8 });
+const pid = run.processes.find((p) => p.name === service)?.child.pid;
+const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+console.log(
+  `${path}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ` +
+    `non-2xx ${result.non2xx}, ${service} peak RSS ${Math.round(Number(peak) / 1024)} MiB`,
+);
 await run.stop();
 
 interface Node {

@@ -204,6 +204,20 @@ function rssOf(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHWM"): num
 }
 const peakRss = (pid: number | undefined) => rssOf(pid, "VmHWM");
 
+/**
+ * Proportional set size now, in MiB: shared pages (the node binary's, about 40 MiB that RSS
+ * counts in full for every process) divided among the processes that map them.
+ */
+function pssOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    return Math.round(Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
 async function main() {
   const baselineServer = await startBaseline();
   const logDir = mkdtempSync(join(tmpdir(), "shopstream-bench-logs-"));
@@ -261,6 +275,7 @@ async function main() {
     rows.push(checkout);
 
     const rss = Object.fromEntries(run.processes.map((p) => [p.name, peakRss(p.child.pid)]));
+    const pss = Object.fromEntries(run.processes.map((p) => [p.name, pssOf(p.child.pid)]));
     const totalRss = Object.values(rss).reduce((a, b) => a + b, 0);
     const report = {
       date: new Date().toISOString(),
@@ -277,6 +292,7 @@ async function main() {
       startPeakRssMiB: startPeak,
       peakRssMiB: rss,
       totalPeakRssMiB: totalRss,
+      pssAfterMiB: pss,
       readySeconds: Math.round(run.readySeconds * 10) / 10,
     };
 
@@ -291,13 +307,15 @@ async function main() {
       `\nOversold: ${checkout.oversold ? "YES" : "no"} (orders ${checkout.requests}, units ordered ${checkout.unitsOrdered}, stock used ${checkout.stockUsed}; errors by status ${JSON.stringify(checkout.errorsByStatus)})`,
     );
     console.log(
-      "\n| service | RSS when ready MiB | peak until ready MiB | peak RSS MiB |\n|---|---:|---:|---:|",
+      "\n| service | RSS when ready MiB | peak until ready MiB | peak RSS MiB | PSS after MiB |\n|---|---:|---:|---:|---:|",
     );
     for (const [name, mib] of Object.entries(rss)) {
-      console.log(`| ${name} | ${idleRss[name]} | ${startPeak[name]} | ${mib} |`);
+      console.log(`| ${name} | ${idleRss[name]} | ${startPeak[name]} | ${mib} | ${pss[name]} |`);
     }
     const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
-    console.log(`| **all services** | **${sum(idleRss)}** | **${sum(startPeak)}** | **${totalRss}** |`);
+    console.log(
+      `| **all services** | **${sum(idleRss)}** | **${sum(startPeak)}** | **${totalRss}** | **${sum(pss)}** |`,
+    );
     console.log(`\nStart to ready: ${report.readySeconds} s`);
     const outDir = join(REPO_ROOT, "bench/results");
     mkdirSync(outDir, { recursive: true });
