@@ -169,6 +169,11 @@ describe("gateway: dead, slow and streaming upstreams", () => {
     );
     expect(outcome).toEqual({ status: 200, complete: false, body: '{"items":[' });
     expect(Date.now() - started).toBeLessThan(2000);
+    // A service that goes silent mid-answer is at fault: the circuit hears of it.
+    const metrics = (await api(`${gw}/metrics`)).text;
+    expect(metrics).toMatch(
+      /shopstream_gateway_upstream_requests_total\{[^}]*upstream="product"[^}]*outcome="broken"[^}]*\} 1/,
+    );
   });
 
   it("opens the circuit after repeated failures and answers 503 with Retry-After without trying the service", async () => {

@@ -275,8 +275,10 @@ export function createUpstreamProxy(options: {
         abort.abort();
       }, o.timeoutMs);
     };
+    let clientLeft = false;
     const onClose = () => {
       if (state === "done" || res.writableFinished) return;
+      clientLeft = true;
       if (state === "sending" || state === "waiting") state = "client_gone";
       abort.abort();
     };
@@ -341,6 +343,18 @@ export function createUpstreamProxy(options: {
             if (err) {
               if (!res.writableFinished) res.destroy();
               o.capture!(undefined);
+              if (clientLeft) return;
+              // The service broke its answer off or went silent mid-way (bodyTimeout): its fault.
+              breaker.failure();
+              count("broken");
+              logger.warn(
+                {
+                  upstream: name,
+                  err: (err as { code?: string }).code ?? err.message,
+                  requestId: req.headers["x-request-id"],
+                },
+                "upstream answer cut off",
+              );
               return;
             }
             o.capture!(
