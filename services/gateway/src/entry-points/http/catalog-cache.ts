@@ -39,11 +39,11 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string | unde
 /** Headers of one exchange, not of the answer: each request gets its own. */
 const PER_REQUEST = new Set(["x-request-id", "date", "ratelimit", "ratelimit-policy", "retry-after"]);
 
-function cacheable(answer: UpstreamAnswer): number {
-  if (answer.status !== 200 || answer.headers["set-cookie"] !== undefined) return 0;
-  const vary = String(answer.headers.vary ?? "").toLowerCase();
+function cacheable(status: number, headers: UpstreamAnswer["headers"]): number {
+  if (status !== 200 || headers["set-cookie"] !== undefined) return 0;
+  const vary = String(headers.vary ?? "").toLowerCase();
   if (vary && vary !== "accept-encoding") return 0;
-  return sharedMaxAgeMs(answer.headers["cache-control"]);
+  return sharedMaxAgeMs(headers["cache-control"]);
 }
 
 /**
@@ -101,9 +101,10 @@ export function createCatalogCache(options: {
     // waiters are released and ask the service themselves.
     proxy.forward(req, res, {
       ...o,
+      keep: (status, headers) => Math.min(cacheable(status, headers), options.maxMs) > 0,
       capture(answer) {
         if (!answer) return finish(undefined);
-        const ttl = Math.min(cacheable(answer), options.maxMs);
+        const ttl = Math.min(cacheable(answer.status, answer.headers), options.maxMs);
         if (ttl <= 0 || started !== generation) return finish(undefined);
         const etag = answer.headers.etag;
         const headers: Record<string, string | string[]> = {};

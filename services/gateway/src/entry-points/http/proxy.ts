@@ -43,6 +43,8 @@ export interface ForwardOptions {
    * catalog cache keeps shareable answers and releases the requests waiting on this one.
    */
   capture?: (answer: UpstreamAnswer | undefined) => void;
+  /** Whether `capture` wants an answer with these status and headers (asked when they arrive). */
+  keep?: (status: number, headers: Record<string, string | string[]>) => boolean;
   /** Runs when the service's answer begins, before the client gets any of it. */
   onStatus?: (status: number) => void;
 }
@@ -329,13 +331,20 @@ export function createUpstreamProxy(options: {
             headers[key] = value;
             res.setHeader(key, value);
           }
-          let captured: Buffer[] | undefined = wanted ? [] : undefined;
+          // Requests waiting on this answer must not wait on this client's reading speed for one
+          // they cannot use: an answer the capturer will not keep releases them at once.
+          const keep = wanted && (o.keep?.(answer.statusCode, headers) ?? true);
+          if (wanted && !keep) o.capture!(undefined);
+          let captured: Buffer[] | undefined = keep ? [] : undefined;
           let capturedBytes = 0;
           if (captured) {
             answer.body.on("data", (chunk: Buffer) => {
               capturedBytes += chunk.length;
-              if (capturedBytes > CAPTURE_LIMIT) captured = undefined;
-              else captured?.push(chunk);
+              if (capturedBytes <= CAPTURE_LIMIT) captured?.push(chunk);
+              else if (captured) {
+                captured = undefined;
+                o.capture!(undefined);
+              }
             });
           }
           pipeline(answer.body, res, (err) => {
