@@ -1,4 +1,4 @@
-import { defineService } from "@shopstream/runtime";
+import { defineService, fetchJwks } from "@shopstream/runtime";
 import { configSchema, type GatewayConfig } from "./config.js";
 import { createRateLimits } from "./data-access/rate-limits.js";
 import { createCircuitBreaker } from "./domain/circuit-breaker.js";
@@ -24,10 +24,7 @@ const UPSTREAM_URL: Record<Upstream, keyof GatewayConfig> = {
 
 /** The JWKS answers with at least one key: tokens can be verified. */
 async function jwksReady(url: string): Promise<void> {
-  const res = await fetch(url, {
-    signal: AbortSignal.timeout(1500),
-    headers: { accept: "application/json" },
-  });
+  const res = await fetchJwks(url, { signal: AbortSignal.timeout(1500) });
   if (res.status !== 200) throw new Error(`JWKS answered ${res.status}`);
   const body = (await res.json()) as { keys?: unknown };
   if (!Array.isArray(body.keys) || body.keys.length === 0) throw new Error("JWKS has no keys");
