@@ -1,4 +1,5 @@
-import { defineService, fetchJwks } from "@shopstream/runtime";
+import type { IncomingMessage } from "node:http";
+import { clientAddressOf, defineService, fetchJwks, trustedProxies } from "@shopstream/runtime";
 import { configSchema, type GatewayConfig } from "./config.js";
 import { createRateLimits } from "./data-access/rate-limits.js";
 import { createCircuitBreaker } from "./domain/circuit-breaker.js";
@@ -62,6 +63,11 @@ export const gatewayService = defineService({
       "1 while the circuit to an upstream is open or half-open",
       ["upstream"],
     );
+    // The same peers as Express's `req.ip` trusts, for the hot path and for X-Forwarded-For.
+    const trusted = trustedProxies();
+    onStop("trusted proxies", () => trusted.close());
+    const clientOf = (req: IncomingMessage) =>
+      clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
     const proxies = Object.fromEntries(
       UPSTREAMS.map((name) => {
         const breaker = createCircuitBreaker({
@@ -80,6 +86,7 @@ export const gatewayService = defineService({
           breaker,
           bodyIdleMs: config.BODY_IDLE_TIMEOUT_MS,
           connections: config.UPSTREAM_CONNECTIONS,
+          clientOf,
           logger,
           outcomes: { inc: (labels: { upstream: string; outcome: ProxyOutcome }) => outcomes.inc(labels) },
         });
@@ -117,7 +124,16 @@ export const gatewayService = defineService({
     return {
       // Bodies stream through to the services untouched; the gateway parses none.
       parseJson: false,
-      front: catalogHotPath({ proxies, catalog, bodyLimits, timeouts, rateLimits, logger, metrics }),
+      front: catalogHotPath({
+        proxies,
+        catalog,
+        bodyLimits,
+        timeouts,
+        rateLimits,
+        logger,
+        metrics,
+        clientOf,
+      }),
       routes(app) {
         apiRoutes(app, {
           verifier,

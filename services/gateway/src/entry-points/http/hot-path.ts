@@ -10,7 +10,6 @@ import {
   rateLimitHeaders,
   setSecurityHeaders,
 } from "./api-routes.js";
-import { addressOf } from "./client-address.js";
 import { sendProblem } from "./problems.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,6 +28,8 @@ export function catalogHotPath(
     rateLimits: RateLimits;
     logger: Logger;
     metrics: Metrics;
+    /** The client's address, as Express's `req.ip` would give it (TRUST_PROXY). */
+    clientOf: (req: IncomingMessage) => string;
   },
 ): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   const { logger, metrics, rateLimits } = deps;
@@ -57,7 +58,7 @@ export function catalogHotPath(
     const url = req.url!;
     const route = resolveRoute(req.method!, url.slice("/api".length).split("?", 1)[0]!)!;
     rateLimits
-      .take([{ bucket: "api", key: `ip:${addressOf(req)}` }])
+      .take([{ bucket: "api", key: `ip:${deps.clientOf(req)}` }])
       .then((decision) => {
         if (decision.kind !== "unknown") {
           const headers = rateLimitHeaders(decision.buckets);

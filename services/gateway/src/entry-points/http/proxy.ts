@@ -89,8 +89,16 @@ class ClientFault extends Error {
   }
 }
 
-/** The headers the service gets: the client's, minus hop-by-hop ones, plus X-Forwarded-*. */
-function upstreamHeaders(req: IncomingMessage, keepLength: boolean): Record<string, string | string[]> {
+/**
+ * The headers the service gets: the client's, minus hop-by-hop ones, plus X-Forwarded-*. The
+ * services trust the gateway alone, so X-Forwarded-For is the client the gateway determined
+ * (TRUST_PROXY: from the edge's header when the edge connected), not a chain a client sent.
+ */
+function upstreamHeaders(
+  req: IncomingMessage,
+  keepLength: boolean,
+  client: string,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const h: IncomingHttpHeaders = req.headers;
   for (const key in h) {
@@ -99,9 +107,7 @@ function upstreamHeaders(req: IncomingMessage, keepLength: boolean): Record<stri
     out[key] = value;
   }
   if (keepLength && h["content-length"] !== undefined) out["content-length"] = h["content-length"];
-  const remote = req.socket.remoteAddress ?? "";
-  const xff = h["x-forwarded-for"];
-  out["x-forwarded-for"] = xff ? `${xff}, ${remote}` : remote;
+  out["x-forwarded-for"] = client;
   out["x-forwarded-proto"] = (h["x-forwarded-proto"] as string | undefined) ?? "http";
   out["x-forwarded-host"] = (h["x-forwarded-host"] as string | undefined) ?? h.host ?? "";
   out["x-forwarded-port"] =
@@ -181,6 +187,8 @@ export function createUpstreamProxy(options: {
   bodyIdleMs: number;
   /** Keep-alive connections to the service. */
   connections: number;
+  /** The client's address as the gateway determined it (TRUST_PROXY). */
+  clientOf: (req: IncomingMessage) => string;
   outcomes: { inc(labels: { upstream: string; outcome: ProxyOutcome }): void };
 }): UpstreamProxy {
   const { name, breaker, logger } = options;
@@ -304,7 +312,7 @@ export function createUpstreamProxy(options: {
       .request({
         path: o.path,
         method: req.method as "GET",
-        headers: upstreamHeaders(req, body === "stream"),
+        headers: upstreamHeaders(req, body === "stream", options.clientOf(req)),
         body: requestBody,
         signal: abort.signal,
         headersTimeout: 0,
@@ -436,7 +444,7 @@ export function createUpstreamProxy(options: {
     }, timeoutMs);
     const onClose = () => abort.abort();
     socket.once("close", onClose);
-    const headers = upstreamHeaders(req, false);
+    const headers = upstreamHeaders(req, false, options.clientOf(req));
     delete headers["sec-websocket-key"];
     pool
       .upgrade({
