@@ -110,7 +110,8 @@ export const CONFIG_DOCS = {
   logRetentionDays: "Days Loki keeps logs.",
   metricsRetentionDays: "Days Prometheus keeps metrics.",
   protect: "`true` protects the stateful volumes from `pulumi destroy` (use in prod).",
-  rabbitmqUser: "Name of the RabbitMQ application user (its password is generated).",
+  rabbitmqUser:
+    "Prefix of the services' own RabbitMQ and Redis users (`<prefix>-<service>`, each with a generated password).",
   "kubernetes.context": "kubeconfig context to deploy to; defaults to the current context.",
   "kubernetes.namespace":
     "Namespace of the platform, created and labelled for the `restricted` Pod Security Standard; Promtail runs in `<namespace>-node-agents`.",
@@ -385,9 +386,7 @@ export function platformSettings(c: StackConfig): PlatformSettings {
     search: c.search,
     images: c.images,
     observability: c.observability,
-    redisPassword: true,
-    rabbitmqUser: c.rabbitmqUser,
-    rabbitmqGuest: false,
+    userPrefix: c.rabbitmqUser,
     // Unset: a generated address (the `admin-email` secret), which nobody can guess.
     ...(c.adminEmail ? { adminEmail: c.adminEmail } : {}),
     resourceScale: c.resourceScale,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { renderSecretFiles } from "./config-files/index.js";
+import { renderSecretFiles, servicePasswordSecrets } from "./config-files/index.js";
 import type { Platform, SecretName, SecretSpec } from "./model/index.js";
 
 export interface PlatformSecretsArgs {
@@ -24,6 +24,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
     super("shopstream:secrets:PlatformSecrets", name, {}, opts);
     const values: Partial<Record<SecretName, pulumi.Output<string>>> = {};
     const bcryptHashes: Partial<Record<SecretName, pulumi.Output<string>>> = {};
+    const keys: Partial<Record<SecretName, tls.PrivateKey>> = {};
     for (const spec of args.secrets) {
       if (spec.kind === "email") {
         // Lower-case letters and digits: the address is the same however it is typed.
@@ -37,7 +38,10 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         );
       } else if (spec.kind === "ed25519-pem") {
         const key = new tls.PrivateKey(`${name}-${spec.name}`, { algorithm: "ED25519" }, { parent: this });
+        keys[spec.name] = key;
         values[spec.name] = pulumi.secret(key.privateKeyPemPkcs8);
+      } else if (spec.kind === "ed25519-public") {
+        // Derived below, once every private key exists.
       } else {
         // Letters and digits only: the values travel through URLs, SQL literals and ACL files,
         // and 24+ alphanumerics are well past brute force.
@@ -50,6 +54,13 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         bcryptHashes[spec.name] = pulumi.secret(password.bcryptHash);
       }
     }
+    // Public halves once every key exists (their specs may come in any order).
+    for (const spec of args.secrets.filter((x) => x.kind === "ed25519-public")) {
+      const key = spec.of && keys[spec.of];
+      if (!key)
+        throw new Error(`${spec.name} is the public half of ${spec.of}, which is not an Ed25519 key here`);
+      values[spec.name] = key.publicKeyPem;
+    }
     this.values = values as Record<SecretName, pulumi.Output<string>>;
     this.bcryptHashes = bcryptHashes;
     this.registerOutputs({});
@@ -57,22 +68,32 @@ export class PlatformSecrets extends pulumi.ComponentResource {
 }
 
 /**
- * The files derived from secrets (RabbitMQ definitions with the password hash, Redis's ACL file,
- * Traefik's basic-auth users), rendered once for every target and kept secret.
+ * The files derived from secrets (RabbitMQ definitions and Redis's ACL file with the services'
+ * password hashes, Traefik's basic-auth users), rendered once for every target and kept secret.
  */
 export function secretFiles(
   platform: Platform,
   secrets: PlatformSecrets,
 ): pulumi.Output<Record<string, string>> {
+  const names = servicePasswordSecrets(platform);
   return pulumi.secret(
     pulumi
       .all([
-        secrets.values["rabbitmq-password"],
-        secrets.values["redis-password"],
+        pulumi.all(names.map((n) => secretValue(secrets, n))),
         secrets.bcryptHashes["traefik-dashboard-password"] ?? pulumi.output(""),
       ])
-      .apply(([rabbitmqPassword, redisPassword, dashboardPasswordBcrypt]) =>
-        renderSecretFiles(platform, { rabbitmqPassword, redisPassword, dashboardPasswordBcrypt }),
+      .apply(([values, dashboardPasswordBcrypt]) =>
+        renderSecretFiles(platform, {
+          passwords: Object.fromEntries(names.map((n, i) => [n, values[i]!])),
+          dashboardPasswordBcrypt,
+        }),
       ),
   );
+}
+
+/** One generated secret's value; the model names every secret it mounts, so a miss is a bug. */
+export function secretValue(secrets: PlatformSecrets, name: SecretName): pulumi.Output<string> {
+  const value = secrets.values[name];
+  if (!value) throw new Error(`the platform generates no secret ${name}`);
+  return value;
 }

@@ -9,7 +9,7 @@ import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpuLimit, filesOf, tmpfsOptions, userIds } from "../../infra/src/docker/render.js";
 import type { LocalEndpoints } from "../../infra/src/local/endpoints.js";
-import type { LocalSecrets } from "../../infra/src/local/provision.js";
+import { type LocalSecrets, localKeyPrefix } from "../../infra/src/local/provision.js";
 import { localResolver } from "../../infra/src/local/run.js";
 import {
   buildPlatform,
@@ -40,8 +40,8 @@ export const isolationPid = (name: string) => Number(/^img(\d+)x[0-9a-f]{4}_/.ex
 export const edgePort = (scope: RunScope) => 8000 + scope.portOffset;
 
 /**
- * A container platform (not the local run: no STOREFRONT_DIR, images under /data/images) with the
- * settings this machine's stores need: no Redis password, RabbitMQ's guest account.
+ * A container platform (not the local run: no STOREFRONT_DIR, images under /data/images) on this
+ * machine's stores, with the services' own broker and Redis users under the isolation prefix.
  */
 export function imagesTestPlatform(scope: RunScope): Platform {
   const base = localSettings();
@@ -53,6 +53,7 @@ export function imagesTestPlatform(scope: RunScope): Platform {
       images: "local",
       adminEmail: scope.adminEmail,
       logLevel: "warn",
+      userPrefix: `${scope.isolation}shopstream`,
     }),
   );
 }
@@ -88,7 +89,7 @@ export function containerEnv(
   env.HOST = "127.0.0.1";
   if (env.DB_NAME) env.DB_NAME = `${prefix}${env.DB_NAME}`;
   if (env.DB_USER) env.DB_USER = `${prefix}${env.DB_USER}`;
-  if (env.REDIS_URL) env.REDIS_KEY_PREFIX = `shopstream:${prefix}`;
+  if (env.REDIS_URL) env.REDIS_KEY_PREFIX = localKeyPrefix(prefix);
   if (env.AMQP_URL) {
     env.AMQP_EXCHANGE = `${prefix}${platform.messaging.exchange}`;
     env.AMQP_QUEUE_PREFIX = prefix;

@@ -31,7 +31,9 @@ import { type LocalEndpoints, localEndpoints } from "../../infra/src/local/endpo
 import { preflight } from "../../infra/src/local/preflight.js";
 import {
   type LocalSecrets,
+  provisionBroker,
   provisionDatabases,
+  provisionRedis,
   removeIsolatedData,
   writeLocalSecrets,
 } from "../../infra/src/local/provision.js";
@@ -305,6 +307,8 @@ async function provisionStores(
     removeIsolatedData(platform, endpoints, scope.isolation),
   );
   await provisionDatabases(platform, secrets, endpoints, scope.isolation);
+  await provisionBroker(platform, secrets, endpoints, scope.isolation);
+  await provisionRedis(platform, secrets, endpoints, scope.isolation);
 }
 
 async function assertPortsFree(ports: number[]): Promise<void> {
@@ -444,7 +448,7 @@ async function main(): Promise<number> {
   // Secrets, databases, Redis keys, exchange and queues of this run.
   const apps = platform.workloads.filter((w) => w.local);
   const stateDir = join(tmp, "state");
-  const secrets = writeLocalSecrets(apps, stateDir, {});
+  const secrets = writeLocalSecrets(apps, stateDir, {}, platform.secrets);
   onCleanup("secrets", () => secrets.remove());
   await provisionStores(platform, scope, secrets, endpoints);
 

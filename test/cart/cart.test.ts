@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cartService } from "../../services/cart/src/service.js";
 import { productService } from "../../services/product/src/service.js";
 import { startTokenIssuer } from "../gateway/stubs.js";
-import { api, isProblem } from "../support/http.js";
+import { type ApiRequest, api, isProblem } from "../support/http.js";
 import { amqpUrl, TEST_INFRA } from "../support/infra.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 
@@ -24,6 +24,8 @@ describe("cart", () => {
   let amqp: amqplib.ChannelModel;
   let channel: amqplib.ConfirmChannel;
   let redis: ReturnType<typeof createClient>;
+  /** A call to cart's internal API as the order service makes it, with its service token. */
+  const asOrder = (url: string, request?: ApiRequest) => platform.callAs("order", "cart")(url, request);
 
   /** A signed-in customer: their id and token. */
   const customer = async () => {
@@ -249,11 +251,41 @@ describe("cart", () => {
     const p = await createProduct({ priceCents: 300 });
     await add(one.token, p.id, 2);
     expect((await cartOf(two.token)).items).toEqual([]);
-    const internal = await api(`${cartUrl}/internal/carts/${one.id}`);
+    const internal = await asOrder(`${cartUrl}/internal/carts/${one.id}`);
     expect(internal.status).toBe(200);
     expect(internal.body).toEqual(await cartOf(one.token));
-    expect((await api(`${cartUrl}/internal/carts/${randomUUID()}`)).body.items).toEqual([]);
-    expect(isProblem(await api(`${cartUrl}/internal/carts/not-a-user`), 404)).toBe(true);
+    expect((await asOrder(`${cartUrl}/internal/carts/${randomUUID()}`)).body.items).toEqual([]);
+    expect(isProblem(await asOrder(`${cartUrl}/internal/carts/not-a-user`), 404)).toBe(true);
+  });
+
+  it("serves its internal API to the order service only, on a token for this call", async () => {
+    const { id, token } = await customer();
+    const p = await createProduct({ priceCents: 300 });
+    await add(token, p.id, 1);
+    const cartPath = `${cartUrl}/internal/carts/${id}`;
+    // No token, a token for another audience, for another call, or from a caller the model does
+    // not allow: nothing is read, nothing changes.
+    expect(isProblem(await api(cartPath), 401)).toBe(true);
+    const forProduct = await platform.serviceTokenHeaders("order", "product", "GET", cartPath);
+    expect(isProblem(await api(cartPath, { headers: forProduct }), 401)).toBe(true);
+    const forAnotherCart = await platform.serviceTokenHeaders(
+      "order",
+      "cart",
+      "GET",
+      `${cartUrl}/internal/carts/${randomUUID()}`,
+    );
+    expect(isProblem(await api(cartPath, { headers: forAnotherCart }), 401)).toBe(true);
+    const removal = { orderId: randomUUID(), items: [{ productId: p.id, quantity: 1 }] };
+    const readToken = await platform.serviceTokenHeaders("order", "cart", "GET", cartPath);
+    const replayed = await api(`${cartPath}/checkouts`, { body: removal, headers: readToken });
+    expect(isProblem(replayed, 401)).toBe(true);
+    const forged = { "x-service-token": `${readToken["x-service-token"]!.slice(0, -4)}AAAA` };
+    expect(isProblem(await api(cartPath, { headers: forged }), 401)).toBe(true);
+    const userToken = await api(cartPath, { headers: { "x-service-token": token } });
+    expect(isProblem(userToken, 401)).toBe(true);
+    expect((await cartOf(token)).items.map((i) => i.quantity)).toEqual([1]);
+    // The order service itself is let in.
+    expect((await asOrder(cartPath)).status).toBe(200);
   });
 
   it("answers bad input of every kind with a 4xx problem+json and writes nothing", async () => {
@@ -384,7 +416,7 @@ describe("cart", () => {
   });
 
   const removeOrdered = (userId: string, body: unknown) =>
-    api(`${cartUrl}/internal/carts/${userId}/checkouts`, { body });
+    asOrder(`${cartUrl}/internal/carts/${userId}/checkouts`, { body });
 
   it("takes a checked-out order's quantities out at once on the internal API, once per order id", async () => {
     const { id, token } = await customer();
@@ -471,7 +503,7 @@ describe("cart", () => {
     expect(isProblem(await removeOrdered("not-a-user", { orderId: randomUUID(), items: [line] }), 404)).toBe(
       true,
     );
-    const form = await api(`${cartUrl}/internal/carts/${id}/checkouts`, {
+    const form = await asOrder(`${cartUrl}/internal/carts/${id}/checkouts`, {
       body: "orderId=x",
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });

@@ -69,6 +69,9 @@ export async function startShop(options: ShopOptions) {
       gateway: gatewayService,
     },
     env,
+    // The whole shop on the platform's own broker users: every publish, consume and retry of the
+    // checkout runs under the permissions the targets give.
+    brokerUsers: true,
   });
   const gateway = platform.url("gateway");
   const apiBase = `${gateway}/api`;

@@ -273,7 +273,14 @@ describe("secrets, config files and images on Kubernetes", () => {
       }
     }
     const secret = (name: string) => run.ofType(K8S.secret).find((x) => x.inputs.metadata.name === name)!;
-    for (const name of ["db-password-auth", "jwt-signing-key", "redis-password", "grafana-admin-password"]) {
+    for (const name of [
+      "db-password-auth",
+      "jwt-signing-key",
+      "redis-password-cart",
+      "rabbitmq-password-payment",
+      "service-key-order",
+      "grafana-admin-password",
+    ]) {
       expect(secret(name).secretInputs, name).toContain("stringData");
       expect(run.secretValues, name).toContain(secret(name).inputs.stringData.value);
     }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { queueArguments } from "@shopstream/runtime";
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, platformSettings } from "../../infra/src/config.js";
@@ -13,11 +14,12 @@ import {
   redisAcl,
   renderConfigFiles,
   renderSecretFiles,
+  servicePasswordSecrets,
   toYaml,
   traefikDynamicConfig,
   traefikStaticConfig,
 } from "../../infra/src/config-files/index.js";
-import { buildPlatform, containerResolver, portByName } from "../../infra/src/model/index.js";
+import { buildPlatform, containerResolver, type Platform, portByName } from "../../infra/src/model/index.js";
 
 const yamlName = "js-yaml";
 const yaml = (await import(yamlName)) as { load(text: string): unknown };
@@ -55,20 +57,25 @@ describe("generated configuration files", () => {
     expect(rabbitmqPasswordHash("s3cret")).toBe(rabbitmqPasswordHash("s3cret"));
   });
 
+  /** A distinct password per secret, so a test can tell whose hash a file holds. */
+  const passwords = (platform: Platform) =>
+    Object.fromEntries(servicePasswordSecrets(platform).map((n) => [n, `pw-${n}`]));
+
   it("declares every consumer queue in the broker with the arguments the services declare", () => {
     const { platform } = context();
-    const defs = JSON.parse(rabbitmqDefinitions(platform, "HASH")) as {
+    const defs = JSON.parse(rabbitmqDefinitions(platform, passwords(platform))) as {
       users: { name: string; password_hash: string }[];
       exchanges: { name: string; type: string }[];
       queues: { name: string; durable: boolean; arguments: Record<string, string> }[];
       bindings: { source: string; destination: string; routing_key: string }[];
     };
-    expect(defs.users).toEqual([expect.objectContaining({ name: "shopstream", password_hash: "HASH" })]);
     expect(JSON.stringify(defs)).not.toContain('password"');
+    expect(JSON.stringify(defs)).not.toContain("pw-");
     expect(defs.exchanges).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: "shopstream.events", type: "topic" }),
         expect.objectContaining({ name: "shopstream.events.dlx", type: "direct" }),
+        expect.objectContaining({ name: "shopstream.events.retry", type: "topic" }),
       ]),
     );
     for (const q of platform.messaging.queues) {
@@ -89,6 +96,50 @@ describe("generated configuration files", () => {
           routing_key: q.name,
         }),
       );
+      expect(defs.bindings).toContainEqual(
+        expect.objectContaining({
+          source: "shopstream.events.retry",
+          destination: `${q.name}.retry`,
+          routing_key: q.name,
+        }),
+      );
+    }
+  });
+
+  it("gives each broker user of a service its own password and only its own queues and routing keys", () => {
+    const { platform } = context();
+    const defs = JSON.parse(rabbitmqDefinitions(platform, passwords(platform))) as {
+      users: { name: string; password_hash: string }[];
+      permissions: { user: string; configure: string; write: string; read: string }[];
+      topic_permissions: { user: string; exchange: string; write: string; read: string }[];
+    };
+    const brokered = platform.workloads.filter((w) => w.broker);
+    expect(brokered.map((w) => w.name).sort()).toEqual(
+      ["analytics", "cart", "notification", "order", "payment", "product"].sort(),
+    );
+    expect(defs.users.map((u) => u.name).sort()).toEqual(brokered.map((w) => `shopstream-${w.name}`).sort());
+    for (const w of brokered) {
+      const user = defs.users.find((u) => u.name === w.broker!.user)!;
+      const salt = Buffer.from(user.password_hash, "base64").subarray(0, 4);
+      expect(user.password_hash).toBe(rabbitmqPasswordHash(`pw-rabbitmq-password-${w.name}`, salt));
+      const p = defs.permissions.find((x) => x.user === user.name)!;
+      expect(p.configure, w.name).toBe("^$");
+      const topic = defs.topic_permissions.find(
+        (t) => t.user === user.name && t.exchange === "shopstream.events",
+      )!;
+      for (const key of platform.messaging.publishers[w.name] ?? [])
+        expect(key).toMatch(new RegExp(topic.write));
+      for (const [other, keys] of Object.entries(platform.messaging.publishers)) {
+        if (other === w.name) continue;
+        for (const key of keys)
+          expect(key, `${w.name} publishing ${key}`).not.toMatch(new RegExp(topic.write));
+      }
+      for (const q of platform.messaging.queues) {
+        const reads = new RegExp(p.read).test(q.name);
+        expect(reads, `${w.name} reading ${q.name}`).toBe(q.consumer === w.name);
+      }
+      expect("amq.default", w.name).not.toMatch(new RegExp(p.write));
+      expect("shopstream.events.dlx", w.name).not.toMatch(new RegExp(p.write));
     }
   });
 
@@ -101,10 +152,24 @@ describe("generated configuration files", () => {
     expect(script).not.toMatch(/ON \*\.\*/);
   });
 
-  it("gives Redis only the SHA-256 of its password", () => {
-    expect(redisAcl("pw")).toBe(
-      "user default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* &* +@all\n",
+  it("gives each Redis user of a service only the SHA-256 of its password, its keys and its commands", () => {
+    const { platform } = context();
+    const acl = redisAcl(platform, passwords(platform));
+    const lines = acl.trim().split("\n");
+    expect(lines[0]).toBe("user default off resetkeys resetchannels -@all");
+    const cart = lines.find((l) => l.startsWith("user shopstream-cart "))!;
+    expect(cart).toBe(
+      `user shopstream-cart reset on #${createHash("sha256").update("pw-redis-password-cart").digest("hex")} ~shopstream:cart:* ~shopstream:cart-order:* ~shopstream:cart-event:* resetchannels -@all +ping +eval +hgetall +del +hget +hset +hdel +hlen +exists +expire +set`,
     );
+    expect(acl).not.toContain("pw-");
+    expect(lines.find((l) => l.startsWith("user shopstream-notification "))).toContain(
+      "resetchannels &shopstream:notification:push",
+    );
+    expect(lines.map((l) => l.split(" ")[1]).sort()).toEqual(
+      ["default", ...platform.workloads.filter((w) => w.redis).map((w) => `shopstream-${w.name}`)].sort(),
+    );
+    // The order service keeps nothing in Redis: it gets no user at all.
+    expect(platform.workloads.find((w) => w.name === "order")?.redis).toBeUndefined();
   });
 
   it("routes every public route of the model to a real port of its workload", () => {
@@ -233,8 +298,7 @@ describe("generated configuration files", () => {
     const ctx = context();
     const files = renderConfigFiles(ctx);
     const secretFiles = renderSecretFiles(ctx.platform, {
-      rabbitmqPassword: "r",
-      redisPassword: "p",
+      passwords: passwords(ctx.platform),
       dashboardPasswordBcrypt: "$2a$10$x",
     });
     for (const w of ctx.platform.workloads) {

@@ -24,11 +24,14 @@ import { parseStackConfig, platformSettings } from "../../infra/src/config.js";
 import {
   type ConfigFileContext,
   mountPathOf,
+  REDIS_KEY_PREFIX,
   rabbitmqPasswordHash,
   renderConfigFiles,
   renderSecretFiles,
+  servicePasswordSecrets,
 } from "../../infra/src/config-files/index.js";
-import { buildPlatform, containerResolver, SECRETS_DIR } from "../../infra/src/model/index.js";
+import { brokerNames, buildPlatform, containerResolver, SECRETS_DIR } from "../../infra/src/model/index.js";
+import { expectEveryBrokerUser } from "../support/broker-access.js";
 import { freePort, need, portOpen, run } from "./programs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "config-programs-"));
@@ -47,8 +50,7 @@ const files = renderConfigFiles(ctx);
 const password = (name: string) =>
   createHash("sha256").update(`config-programs:${name}`).digest("hex").slice(0, 32);
 const secretInputs = {
-  rabbitmqPassword: password("rabbitmq"),
-  redisPassword: password("redis"),
+  passwords: Object.fromEntries(servicePasswordSecrets(platform).map((n) => [n, password(n)])),
   dashboardPasswordBcrypt: "$2a$10$abcdefghijklmnopqrstuuYDpAZt1ZDfX7n1v7w6ZoE4K8c0cR1wW",
 };
 const secrets = renderSecretFiles(platform, secretInputs);
@@ -132,11 +134,11 @@ describe("Redis started on the generated ACL", () => {
     server?.kill("SIGTERM");
   });
 
-  /** Every user the generated ACL defines, with the generator input whose SHA-256 it holds. */
+  /** Every enabled user the generated ACL defines, with the generator input whose SHA-256 it holds. */
   const users = () =>
     acl
       .split("\n")
-      .filter((l) => l.startsWith("user "))
+      .filter((l) => l.startsWith("user ") && l.split(" ").includes("on"))
       .map((l) => {
         const name = l.split(" ")[1]!;
         const hash = /#([0-9a-f]{64})/.exec(l)?.[1];
@@ -146,7 +148,9 @@ describe("Redis started on the generated ACL", () => {
       });
 
   it("lets every user of the ACL in with its password, and no one without", async () => {
-    expect(users().length).toBeGreaterThan(0);
+    expect(users().map((u) => u.name)).toEqual(
+      platform.workloads.filter((w) => w.redis).map((w) => w.redis!.user),
+    );
     for (const { name: user, secret } of users()) {
       const c = createClient({ url: `redis://127.0.0.1:${port}`, username: user, password: secret });
       await c.connect();
@@ -164,6 +168,54 @@ describe("Redis started on the generated ACL", () => {
       socket: { reconnectStrategy: false },
     });
     await expect(wrong.connect()).rejects.toThrow(/WRONGPASS|invalid/i);
+  });
+
+  it("holds each service's user to its own keys, channels and commands", async () => {
+    const services = platform.workloads.filter((w) => w.redis);
+    expect(services.length).toBeGreaterThan(0);
+    const connect = (user: string, pass: string) =>
+      createClient({ url: `redis://127.0.0.1:${port}`, username: user, password: pass });
+    const clients = new Map<string, ReturnType<typeof connect>>();
+    for (const w of services) {
+      const c = connect(w.redis!.user, candidates.find((x) => x === password(w.redis!.passwordSecret))!);
+      c.on("error", () => undefined);
+      await c.connect();
+      clients.set(w.name, c);
+    }
+    try {
+      for (const w of services) {
+        const c = clients.get(w.name)!;
+        const own = `${REDIS_KEY_PREFIX}${w.redis!.keys[0]}:config-check`;
+        if (w.redis!.commands.includes("set")) await c.set(own, "1");
+        if (w.redis!.commands.includes("get")) await c.get(own);
+        for (const other of services.filter((o) => o.name !== w.name)) {
+          for (const family of other.redis!.keys) {
+            const theirs = `${REDIS_KEY_PREFIX}${family}:config-check`;
+            // Another service's keys: neither read nor written, whatever the command.
+            await expect(c.sendCommand(["EXISTS", theirs]), `${w.name} reads ${theirs}`).rejects.toThrow(
+              /NOPERM/,
+            );
+            await expect(c.sendCommand(["DEL", theirs]), `${w.name} deletes ${theirs}`).rejects.toThrow(
+              /NOPERM/,
+            );
+          }
+        }
+        for (const command of [
+          ["FLUSHALL"],
+          ["KEYS", "*"],
+          ["CONFIG", "GET", "*"],
+          ["ACL", "LIST"],
+          ["MONITOR"],
+        ])
+          await expect(c.sendCommand(command), `${w.name}: ${command[0]}`).rejects.toThrow(/NOPERM/);
+        const channel = `${REDIS_KEY_PREFIX}notification:push`;
+        const publish = c.sendCommand(["PUBLISH", channel, "x"]);
+        if (w.redis!.channels.includes("notification:push")) await expect(publish).resolves.toBeDefined();
+        else await expect(publish, `${w.name} publishes on ${channel}`).rejects.toThrow(/NOPERM/);
+      }
+    } finally {
+      for (const c of clients.values()) await c.destroy();
+    }
   });
 });
 
@@ -316,9 +368,15 @@ describe("RabbitMQ imports the generated definitions", () => {
       files["rabbitmq-conf"]!.replace(mountPathOf(platform, "rabbitmq-definitions"), definitionsPath),
     );
     writeFileSync(join(base, "enabled_plugins"), "[].\n");
+    writeFileSync(join(base, "rabbitmq.conf"), "");
     [port, epmdPort] = [await freePort(), await freePort()];
-    // This node's own listener, after the generated drop-in (RABBITMQ_NODE_PORT loses to conf.d).
-    writeFileSync(join(base, "conf.d", "90-config-check.conf"), `listeners.tcp.1 = 127.0.0.1:${port}\n`);
+    // This node's own listener, after the generated drop-in (RABBITMQ_NODE_PORT loses to conf.d),
+    // in place of the default one: a listener on 5672 collides with the machine's broker, fails
+    // the boot and stops the node while the checks still run.
+    writeFileSync(
+      join(base, "conf.d", "90-config-check.conf"),
+      `listeners.tcp.default = 127.0.0.1:${port}\n`,
+    );
     const dist = await freePort();
     server = spawn("/usr/lib/rabbitmq/bin/rabbitmq-server", [], {
       stdio: "ignore",
@@ -329,6 +387,8 @@ describe("RabbitMQ imports the generated definitions", () => {
         RABBITMQ_DIST_PORT: String(dist),
         ERL_EPMD_PORT: String(epmdPort),
         RABBITMQ_CONFIG_FILES: join(base, "conf.d"),
+        // Not the machine broker's own /etc/rabbitmq/rabbitmq.conf (its listener is on 5672).
+        RABBITMQ_CONFIG_FILE: join(base, "rabbitmq.conf"),
         RABBITMQ_ENABLED_PLUGINS_FILE: join(base, "enabled_plugins"),
         RABBITMQ_MNESIA_BASE: join(base, "mnesia"),
         RABBITMQ_LOG_BASE: join(base, "log"),
@@ -364,4 +424,14 @@ describe("RabbitMQ imports the generated definitions", () => {
       ).rejects.toThrow(/ACCESS_REFUSED|403/);
     }
   });
+
+  it("holds each service's user to its own queues and routing keys (publishing another's is refused)", async () => {
+    const names = brokerNames(platform.messaging);
+    await expectEveryBrokerUser(platform, names, (w) => {
+      const user = definitions.users.find((u) => u.name === w.broker!.user)!;
+      return amqp.connect(
+        `amqp://${encodeURIComponent(user.name)}:${encodeURIComponent(passwordOfUser(user.password_hash))}@127.0.0.1:${port}/${encodeURIComponent(names.vhost)}`,
+      );
+    });
+  }, 60_000);
 });

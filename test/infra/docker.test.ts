@@ -70,7 +70,7 @@ describe("the dev stack on one Docker host", () => {
     }
   });
 
-  it("creates the five networks, with backend, data and monitoring internal", () => {
+  it("creates the six networks, with backend, data, metrics and monitoring internal", () => {
     const networks = Object.fromEntries(
       run
         .ofType(TYPES.network)
@@ -81,6 +81,7 @@ describe("the dev stack on one Docker host", () => {
       "shopstream-dev-frontend": { internal: false, driver: "bridge" },
       "shopstream-dev-backend": { internal: true, driver: "bridge" },
       "shopstream-dev-data": { internal: true, driver: "bridge" },
+      "shopstream-dev-metrics": { internal: true, driver: "bridge" },
       "shopstream-dev-monitoring": { internal: true, driver: "bridge" },
     });
   });
@@ -95,8 +96,13 @@ describe("the dev stack on one Docker host", () => {
     for (const store of DATA_STORES) expect(networksOf(containers.get(store)!)).toContain("data");
     for (const n of members("data"))
       expect(["app", "data"], n).toContain(platform.workloads.find((w) => w.name === n)!.tier);
+    // No app service shares a network with Grafana, Loki, Alertmanager or the edge's admin port:
+    // Prometheus scrapes them (and RabbitMQ, MinIO) over `metrics`.
+    expect(members("monitoring").sort()).toEqual([...OBSERVABILITY, "traefik"].sort());
     const scraped = platform.workloads.filter((w) => w.scrape).map((w) => w.name);
-    expect(members("monitoring").sort()).toEqual([...new Set([...scraped, ...OBSERVABILITY])].sort());
+    for (const name of scraped)
+      expect(members("metrics").concat(members("monitoring")), name).toContain(name);
+    expect(members("metrics").sort()).toEqual(["prometheus", ...APP_SERVICES, "rabbitmq", "minio"].sort());
     for (const w of platform.workloads)
       expect(networksOf(containers.get(w.name)!), w.name).toEqual([...w.networks].sort());
     // Other workloads reach a container by its workload name on every network it joins.
@@ -213,7 +219,7 @@ describe("the dev stack on one Docker host", () => {
       }
     }
     expect(containers.get("order")!.dependsOn).toEqual(
-      expect.arrayContaining(["mariadb", "redis", "rabbitmq", "product"]),
+      expect.arrayContaining(["mariadb", "rabbitmq", "product", "cart"]),
     );
   });
 

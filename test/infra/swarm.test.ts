@@ -49,7 +49,7 @@ describe("the same model as Swarm services", () => {
     for (const n of run.ofType(TYPES.network)) {
       expect(n.inputs.driver).toBe("overlay");
       expect(n.inputs.attachable).toBe(false);
-      expect(n.inputs.internal).toBe(/backend|data|monitoring/.test(n.inputs.name));
+      expect(n.inputs.internal).toBe(/backend|data|metrics|monitoring/.test(n.inputs.name));
     }
   });
 

@@ -6,7 +6,7 @@ import {
   SEARCH_INDEX_QUEUE,
   STOCK_RELEASE_QUEUE,
 } from "../../services/product/src/entry-points/messaging/consumers.js";
-import { api, isProblem } from "../support/http.js";
+import { type ApiRequest, api, isProblem } from "../support/http.js";
 import { amqpUrl } from "../support/infra.js";
 import { countRows, createProduct, type ProductTestbed, startProductTestbed } from "./helpers.js";
 
@@ -19,10 +19,14 @@ beforeAll(async () => {
 });
 afterAll(() => bed?.stop());
 
+/** A call to product's internal API as the order service makes it, with its service token. */
+const asOrder = (path: string, request?: ApiRequest) =>
+  bed.platform.callAs("order", "product")(path, request);
+
 const reserve = (orderId: string, items: { productId: string; quantity: number }[]) =>
-  api(`${url}/internal/reservations`, { body: { orderId, items } });
+  asOrder(`${url}/internal/reservations`, { body: { orderId, items } });
 const release = (orderId: string) =>
-  api(`${url}/internal/reservations/${orderId}/release`, { method: "POST" });
+  asOrder(`${url}/internal/reservations/${orderId}/release`, { method: "POST" });
 const stockOf = async (id: string) => {
   const [row] = await bed.platform
     .db("product")
@@ -163,12 +167,12 @@ describe("reserving stock for an order", () => {
       { orderId: randomUUID(), items: [line], userId: "x" },
     ];
     for (const body of bad) {
-      const res = await api(`${url}/internal/reservations`, { body });
+      const res = await asOrder(`${url}/internal/reservations`, { body });
       expect(isProblem(res, 400), JSON.stringify(body)).toBe(true);
     }
     expect(
       isProblem(
-        await api(`${url}/internal/reservations`, {
+        await asOrder(`${url}/internal/reservations`, {
           body: "{",
           headers: { "content-type": "application/json" },
         }),
@@ -177,7 +181,7 @@ describe("reserving stock for an order", () => {
     ).toBe(true);
     expect(
       isProblem(
-        await api(`${url}/internal/reservations`, {
+        await asOrder(`${url}/internal/reservations`, {
           body: "orderId=1",
           headers: { "content-type": "text/plain" },
         }),
@@ -186,6 +190,39 @@ describe("reserving stock for an order", () => {
     ).toBe(true);
     expect(await countRows(bed.platform, "reservations")).toBe(before);
     expect(await stockOf(p.id)).toBe(3);
+  });
+});
+
+describe("who may reserve", () => {
+  it("takes reservations from the order service only, on a token for this call", async () => {
+    const lamp = await createProduct(url, bed.adminToken, {
+      name: "Guarded lamp",
+      priceCents: 100,
+      stock: 4,
+    });
+    const target = `${url}/internal/reservations`;
+    const body = { orderId: randomUUID(), items: [{ productId: lamp.id, quantity: 4 }] };
+    const as = (headers: Record<string, string>) => api(target, { body, headers });
+    expect(isProblem(await api(target, { body }), 401)).toBe(true);
+    // Meant for the cart service, or for releasing, or signed by a service the model does not
+    // let reserve: refused, and the stock stays.
+    expect(
+      isProblem(await as(await bed.platform.serviceTokenHeaders("order", "cart", "POST", target)), 401),
+    ).toBe(true);
+    const releasePath = `${url}/internal/reservations/${body.orderId}/release`;
+    expect(
+      isProblem(
+        await as(await bed.platform.serviceTokenHeaders("order", "product", "POST", releasePath)),
+        401,
+      ),
+    ).toBe(true);
+    expect(
+      isProblem(await as(await bed.platform.serviceTokenHeaders("order", "product", "GET", target)), 401),
+    ).toBe(true);
+    expect(isProblem(await as({ "x-service-token": bed.customerToken }), 401)).toBe(true);
+    expect(await stockOf(lamp.id)).toBe(4);
+    expect((await asOrder(target, { body })).status).toBe(201);
+    expect(await stockOf(lamp.id)).toBe(0);
   });
 });
 

@@ -93,6 +93,8 @@ export function testBroker(label: string) {
       AMQP_VHOST: "/",
       AMQP_EXCHANGE: exchange,
       AMQP_QUEUE_PREFIX: queuePrefix,
+      // The shared admin user declares this file's exchanges and queues itself.
+      AMQP_DECLARE_TOPOLOGY: "true",
     },
     /** Deletes the exchanges and, for each consumer queue named, its main, retry and dead queues. */
     async cleanup(queues: string[]) {
@@ -103,6 +105,7 @@ export function testBroker(label: string) {
       }
       await ch.deleteExchange(exchange);
       await ch.deleteExchange(`${exchange}.dlx`);
+      await ch.deleteExchange(`${exchange}.retry`);
       await ch.close();
       await conn.close();
     },

@@ -1,19 +1,35 @@
-import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  brokerNames,
   buildPlatform,
   localSettings,
   renderEnv,
-  type SecretName,
   startOrder,
   type TargetResolver,
   type Workload,
 } from "@shopstream/infra/model";
-import { type RunningService, type ServiceDefinition, startService } from "@shopstream/runtime";
+import {
+  createServiceTokenSigner,
+  type RunningService,
+  type ServiceDefinition,
+  startService,
+} from "@shopstream/runtime";
+import { createClient } from "redis";
 import type { z } from "zod";
-import { createTestDatabase, TEST_INFRA, type TestDatabase, testBroker, testRedis } from "./infra.js";
+import { redisAclRules } from "../../infra/src/config-files/redis.js";
+import type { LocalEndpoints } from "../../infra/src/local/endpoints.js";
+import { provisionBroker, removeIsolatedBroker, writeLocalSecrets } from "../../infra/src/local/provision.js";
+import { type ApiRequest, type ApiResponse, api } from "./http.js";
+import {
+  createTestDatabase,
+  TEST_INFRA,
+  type TestDatabase,
+  testBroker,
+  testRedis,
+  uniqueId,
+} from "./infra.js";
 
 export type AppName =
   | "gateway"
@@ -37,6 +53,12 @@ export interface TestPlatformOptions {
   env?: Partial<Record<AppName, Record<string, string>>>;
   adminEmail?: string;
   adminPassword?: string;
+  /**
+   * Each service on its own broker user with the platform's permissions (created for this test
+   * with `rabbitmqctl` and deleted after), instead of the shared admin user that declares its own
+   * topology. Redis always runs on the services' own ACL users.
+   */
+  brokerUsers?: boolean;
 }
 
 export interface TestPlatform {
@@ -45,14 +67,71 @@ export interface TestPlatform {
   /** The database a service owns (auth, product, order, payment). */
   db(owner: string): TestDatabase;
   redisPrefix: string;
-  broker: ReturnType<typeof testBroker>;
+  broker: TestBroker;
   adminEmail: string;
   adminPassword: string;
+  /** The service-token header `caller` sends when it calls `url` on `callee` (internal routes). */
+  serviceTokenHeaders(
+    caller: AppName,
+    callee: AppName,
+    method: string,
+    url: string,
+  ): Promise<Record<string, string>>;
+  /** `api` as `caller` calls `callee`: with a service token for each call. */
+  callAs(caller: AppName, callee: AppName): (url: string, request?: ApiRequest) => Promise<ApiResponse>;
   /** Stops one service gracefully (SIGTERM path) and starts it again with the same env. */
   restart(name: AppName): Promise<void>;
   stopService(name: AppName): Promise<void>;
   startService(name: AppName): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** This test file's exchange and queue-name prefix on the shared broker. */
+export interface TestBroker {
+  exchange: string;
+  queuePrefix: string;
+  env: Record<string, string>;
+  cleanup(queues: string[]): Promise<unknown>;
+}
+
+/** The shared stores as the local run's provisioning sees them (admin users). */
+const TEST_ENDPOINTS: LocalEndpoints = {
+  mariadb: TEST_INFRA.mariadb,
+  redis: {
+    host: new URL(TEST_INFRA.redisUrl).hostname,
+    port: Number(new URL(TEST_INFRA.redisUrl).port || 6379),
+  },
+  rabbitmq: {
+    host: new URL(TEST_INFRA.amqpUrl).hostname,
+    port: Number(new URL(TEST_INFRA.amqpUrl).port || 5672),
+    user: TEST_INFRA.amqpUser,
+    password: TEST_INFRA.amqpPassword,
+  },
+};
+
+async function redisAdmin() {
+  const client = createClient({ url: TEST_INFRA.redisUrl });
+  await client.connect();
+  return client;
+}
+
+/**
+ * This test file's names on the broker when its services run on their own users: the local
+ * run's isolation naming; the users, exchanges and queues are removed at stop.
+ */
+function isolatedBroker(isolation: string): TestBroker {
+  const names = brokerNames(buildPlatform(localSettings()).messaging, isolation);
+  return {
+    exchange: names.exchange,
+    queuePrefix: isolation,
+    env: {
+      AMQP_URL: TEST_INFRA.amqpUrl,
+      AMQP_VHOST: names.vhost,
+      AMQP_EXCHANGE: names.exchange,
+      AMQP_QUEUE_PREFIX: isolation,
+    },
+    cleanup: async (_queues: string[]) => undefined,
+  };
 }
 
 /** Consumer queues of the model, for cleanup. */
@@ -65,16 +144,36 @@ const QUEUES = buildPlatform(localSettings()).messaging.queues.map((q) => q.name
 export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
   const adminEmail = options.adminEmail ?? `admin+${options.label}@shopstream.test`;
   const adminPassword = options.adminPassword ?? "Admin-password-for-tests-1";
-  const platform = buildPlatform(localSettings({ adminEmail, logLevel: "info" }));
+  const id = uniqueId(options.label);
+  // Users of this test file's own on the shared Redis and broker, removed at stop.
+  const platform = buildPlatform(localSettings({ adminEmail, logLevel: "info", userPrefix: `t${id}` }));
   const redis = testRedis(options.label);
-  const broker = testBroker(options.label);
-  const secretsDir = mkdtempSync(join(tmpdir(), "shopstream-test-secrets-"));
-  const { privateKey } = generateKeyPairSync("ed25519");
-  const secretValues: Partial<Record<SecretName, string>> = {
-    "jwt-signing-key": privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    "admin-password": adminPassword,
-  };
-  for (const [name, value] of Object.entries(secretValues)) writeFileSync(join(secretsDir, name), value);
+  const isolation = `t${id}_`;
+  const broker: TestBroker = options.brokerUsers ? isolatedBroker(isolation) : testBroker(options.label);
+  const stateDir = mkdtempSync(join(tmpdir(), "shopstream-test-state-"));
+  const secrets = writeLocalSecrets(
+    platform.workloads.filter((w) => w.local),
+    stateDir,
+    { SHOPSTREAM_ADMIN_PASSWORD: adminPassword },
+    platform.secrets,
+  );
+  const secretsDir = secrets.dir;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const admin = await redisAdmin();
+  cleanups.push(async () => {
+    for (const w of platform.workloads)
+      if (w.redis) await admin.sendCommand(["ACL", "DELUSER", w.redis.user]);
+    await admin.close();
+  });
+  for (const w of platform.workloads) {
+    if (!w.redis) continue;
+    const rules = redisAclRules(w.redis, secrets.values[w.redis.passwordSecret]!, redis.prefix);
+    await admin.sendCommand(["ACL", "SETUSER", w.redis.user, ...rules]);
+  }
+  if (options.brokerUsers) {
+    cleanups.push(() => removeIsolatedBroker(platform, TEST_ENDPOINTS, isolation));
+    await provisionBroker(platform, secrets, TEST_ENDPOINTS, isolation);
+  }
 
   const running: Partial<Record<AppName, RunningService<unknown>>> = {};
   // A restarted service keeps its port, so the others' URLs stay right.
@@ -106,7 +205,10 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       Object.assign(env, db.env);
     }
     if (env.REDIS_URL) Object.assign(env, redis.env);
-    if (env.AMQP_URL) Object.assign(env, broker.env);
+    if (env.AMQP_URL) {
+      if (!options.brokerUsers) delete env.AMQP_PASSWORD_FILE;
+      Object.assign(env, broker.env);
+    }
     env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? "silent";
     env.NODE_ENV = "test";
     env.SHUTDOWN_TIMEOUT_MS = "5000";
@@ -126,6 +228,12 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     running[name] = service;
     ports[name] = service.port;
   };
+
+  async function serviceTokenHeaders(caller: AppName, callee: AppName, method: string, url: string) {
+    const key = platform.workloads.find((w) => w.name === caller)?.serviceKey;
+    if (!key) throw new Error(`${caller} has no service-token key in the model`);
+    return createServiceTokenSigner(caller, secrets.values[key.private]!).headers(callee, method, url);
+  }
 
   const stopAll = async () => {
     for (const w of [...order].reverse()) {
@@ -157,6 +265,14 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     broker,
     adminEmail,
     adminPassword,
+    serviceTokenHeaders,
+    callAs:
+      (caller, callee) =>
+      async (url, request = {}) => {
+        const method = request.method ?? (request.body !== undefined ? "POST" : "GET");
+        const headers = await serviceTokenHeaders(caller, callee, method, url);
+        return api(url, { ...request, method, headers: { ...request.headers, ...headers } });
+      },
     async restart(name) {
       await running[name]?.stop();
       await start(name);
@@ -173,7 +289,9 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       for (const db of databases.values()) await db.drop();
       await redis.cleanup();
       await broker.cleanup(QUEUES).catch(() => undefined);
-      rmSync(secretsDir, { recursive: true, force: true });
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      secrets.remove();
+      rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

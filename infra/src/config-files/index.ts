@@ -4,7 +4,7 @@
  * on Kubernetes). Files that embed secret material are rendered from secret values by
  * `renderSecretFiles`, the others by `renderConfigFiles`.
  */
-import type { Platform } from "../model/index.js";
+import type { Platform, SecretName } from "../model/index.js";
 import type { ConfigFileContext } from "./context.js";
 import {
   businessDashboard,
@@ -17,7 +17,7 @@ import {
 import { lokiYaml, promtailYaml } from "./logs.js";
 import { mariadbInitScript } from "./mariadb.js";
 import { alertmanagerYaml, alertRulesYaml, prometheusYaml } from "./prometheus.js";
-import { rabbitmqConf, rabbitmqDefinitions, rabbitmqPasswordHash } from "./rabbitmq.js";
+import { rabbitmqConf, rabbitmqDefinitions } from "./rabbitmq.js";
 import { redisAcl } from "./redis.js";
 import { traefikDynamicYaml, traefikStaticYaml, traefikUsersFile } from "./traefik.js";
 
@@ -50,16 +50,23 @@ const GENERATORS: Record<string, (ctx: ConfigFileContext) => string> = {
 
 /** The secret values the secret files are derived from. */
 export interface SecretFileInputs {
-  rabbitmqPassword: string;
-  redisPassword: string;
+  /** The services' broker and Redis passwords, by secret name (`servicePasswordSecrets`). */
+  passwords: Partial<Record<SecretName, string>>;
   /** bcrypt hash of the operators' basic-auth password. */
   dashboardPasswordBcrypt: string;
 }
 
+/** The secrets the broker definitions and the Redis ACL are derived from. */
+export function servicePasswordSecrets(platform: Platform): SecretName[] {
+  return platform.workloads.flatMap((w) => [
+    ...(w.broker ? [w.broker.passwordSecret] : []),
+    ...(w.redis ? [w.redis.passwordSecret] : []),
+  ]);
+}
+
 const SECRET_GENERATORS: Record<string, (platform: Platform, s: SecretFileInputs) => string> = {
-  "rabbitmq-definitions": (platform, s) =>
-    rabbitmqDefinitions(platform, rabbitmqPasswordHash(s.rabbitmqPassword)),
-  "redis-acl": (_, s) => redisAcl(s.redisPassword),
+  "rabbitmq-definitions": (platform, s) => rabbitmqDefinitions(platform, s.passwords),
+  "redis-acl": (platform, s) => redisAcl(platform, s.passwords),
   "traefik-users": (_, s) => traefikUsersFile(s.dashboardPasswordBcrypt),
 };
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Platform } from "../model/index.js";
-import { EXCHANGE_TYPES, queueDeclarations } from "../model/index.js";
+import type { BrokerNames, Platform, SecretName } from "../model/index.js";
+import { brokerNames, brokerPermissions, EXCHANGE_TYPES, queueDeclarations } from "../model/index.js";
 import { mountPathOf } from "./context.js";
 
 /** rabbitmq.conf drop-in: import the definitions on boot, log JSON to the console. */
@@ -33,28 +33,46 @@ export function rabbitmqPasswordHash(password: string, salt?: Buffer): string {
 }
 
 /**
- * Broker definitions imported on boot: the vhost, the application user (password hash only), the
- * events exchange, the dead-letter exchange, and every consumer's queues and bindings, declared
- * with exactly the arguments the services use. Contains a password hash, so it is a secret file.
+ * Broker definitions: the vhost, one user per service (password hash only) with its permissions
+ * and topic permissions (`brokerPermissions`), the events, dead-letter and retry exchanges, and
+ * every consumer's queues and bindings, declared with exactly the arguments the services use.
+ * Containers import it on boot; the local run imports it into the developer's broker (with its
+ * isolation prefix in `names`). Contains password hashes, so it is a secret file.
+ *
+ * `passwords` maps each user's password secret to its value.
  */
-export function rabbitmqDefinitions(platform: Platform, passwordHash: string): string {
-  const { messaging: m, settings } = platform;
-  const vhost = m.vhost;
-  const queues = queueDeclarations(m);
+export function rabbitmqDefinitions(
+  platform: Platform,
+  passwords: Partial<Record<SecretName, string>>,
+  names: BrokerNames = brokerNames(platform.messaging),
+): string {
+  const vhost = names.vhost;
+  const queues = queueDeclarations(platform.messaging, names);
+  const grants = platform.workloads.flatMap((w) => (w.broker ? [w.broker] : []));
+  const passwordOf = (secret: SecretName) => {
+    const value = passwords[secret];
+    if (!value) throw new Error(`no password for the broker user of ${secret}`);
+    return value;
+  };
   const definitions = {
-    users: [
-      {
-        name: settings.rabbitmqUser,
-        password_hash: passwordHash,
-        hashing_algorithm: "rabbit_password_hashing_sha256",
-        tags: [],
-      },
-    ],
+    users: grants.map((g) => ({
+      name: g.user,
+      password_hash: rabbitmqPasswordHash(passwordOf(g.passwordSecret)),
+      hashing_algorithm: "rabbit_password_hashing_sha256",
+      tags: [],
+    })),
     vhosts: [{ name: vhost }],
-    permissions: [{ user: settings.rabbitmqUser, vhost, configure: ".*", write: ".*", read: ".*" }],
+    permissions: grants.map((g) => {
+      const p = brokerPermissions(g, names);
+      return { user: g.user, vhost, configure: p.configure, write: p.write, read: p.read };
+    }),
+    topic_permissions: grants.flatMap((g) =>
+      brokerPermissions(g, names).topics.map((t) => ({ user: g.user, vhost, ...t })),
+    ),
     exchanges: [
-      { name: m.exchange, type: EXCHANGE_TYPES.events },
-      { name: m.deadLetterExchange, type: EXCHANGE_TYPES.deadLetter },
+      { name: names.exchange, type: EXCHANGE_TYPES.events },
+      { name: names.deadLetterExchange, type: EXCHANGE_TYPES.deadLetter },
+      { name: names.retryExchange, type: EXCHANGE_TYPES.retry },
     ].map((e) => ({ ...e, vhost, durable: true, auto_delete: false, internal: false, arguments: {} })),
     queues: queues.map((q) => ({
       name: q.name,

@@ -28,8 +28,11 @@ export interface DockerTargetContext {
 /** The content of a file a workload reads; secret material stays a Pulumi secret. */
 export function fileContent(ctx: DockerTargetContext, source: FileSource): pulumi.Input<string> {
   switch (source.kind) {
-    case "secret":
-      return ctx.secretValues[source.secret];
+    case "secret": {
+      const value = ctx.secretValues[source.secret];
+      if (!value) throw new Error(`the platform generates no secret ${source.secret}`);
+      return value;
+    }
     case "secret-file":
       return pulumi.secret(
         ctx.secretFiles.apply((files) => {

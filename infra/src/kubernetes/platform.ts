@@ -7,7 +7,7 @@ import { renderConfigFiles } from "../config-files/index.js";
 import { REPO_ROOT } from "../docker/images.js";
 import { filesOf } from "../docker/render.js";
 import type { Platform, Workload } from "../model/index.js";
-import { type PlatformSecrets, secretFiles } from "../secrets.js";
+import { type PlatformSecrets, secretFiles, secretValue } from "../secrets.js";
 import { KubernetesEdge } from "./edge.js";
 import { dockerConfigJson, workloadImages } from "./images.js";
 import type { NamespaceLayout } from "./naming.js";
@@ -183,7 +183,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
             {
               metadata: metadata(secretObjectName(src.secret)),
               type: "Opaque",
-              stringData: { [SECRET_KEY]: s.values[src.secret] },
+              stringData: { [SECRET_KEY]: secretValue(s, src.secret) },
             },
             secretOpts,
           ).metadata.name;

@@ -1,11 +1,20 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqplib from "amqplib";
 import * as mariadb from "mariadb";
 import { createClient } from "redis";
-import { type Platform, type SecretName, secretsOf, type Workload } from "../model/index.js";
+import { rabbitmqDefinitions, redisAclRules } from "../config-files/index.js";
+import {
+  brokerNames,
+  type Platform,
+  type SecretName,
+  type SecretSpec,
+  secretsOf,
+  type Workload,
+} from "../model/index.js";
 import type { LocalEndpoints } from "./endpoints.js";
 
 export interface LocalSecrets {
@@ -39,10 +48,16 @@ export function localAdminEmail(stateDir: string, env = process.env): string {
  * token key are new each run; the admin password comes from the environment or is generated
  * once and kept in `<stateDir>/admin-password` (0600).
  */
-export function writeLocalSecrets(workloads: Workload[], stateDir: string, env = process.env): LocalSecrets {
+export function writeLocalSecrets(
+  workloads: Workload[],
+  stateDir: string,
+  env = process.env,
+  specs: SecretSpec[] = [],
+): LocalSecrets {
   const dir = mkdtempSync(join(tmpdir(), "shopstream-secrets-"));
   chmodSync(dir, 0o700);
   const needed = new Set(workloads.flatMap(secretsOf));
+  const specOf = (name: SecretName) => specs.find((x) => x.name === name);
 
   let admin: LocalSecrets["admin"];
   const stored = join(stateDir, "admin-password");
@@ -59,15 +74,26 @@ export function writeLocalSecrets(workloads: Workload[], stateDir: string, env =
   }
 
   const values: Partial<Record<SecretName, string>> = {};
-  for (const name of needed) {
+  const ed25519 = () =>
+    generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const generate = (name: SecretName): string => {
+    const known = values[name];
+    if (known !== undefined) return known;
+    const spec = specOf(name);
     if (name === "admin-password") values[name] = admin.password;
     else if (name === "admin-email") values[name] = localAdminEmail(stateDir, env);
-    else if (name === "jwt-signing-key") {
-      values[name] = generateKeyPairSync("ed25519")
-        .privateKey.export({ type: "pkcs8", format: "pem" })
+    else if (name === "jwt-signing-key" || spec?.kind === "ed25519-pem") values[name] = ed25519();
+    else if (spec?.kind === "ed25519-public") {
+      if (!spec.of) throw new Error(`${name} names no private key`);
+      values[name] = createPublicKey(createPrivateKey(generate(spec.of)))
+        .export({ type: "spki", format: "pem" })
         .toString();
     } else values[name] = password();
-    writeFileSync(join(dir, name), values[name]!, { mode: 0o600 });
+    return values[name]!;
+  };
+  // A public key's private half is generated even when no local process mounts it.
+  for (const name of [...needed].sort()) {
+    writeFileSync(join(dir, name), generate(name), { mode: 0o600 });
   }
   return { dir, values, admin, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -109,6 +135,104 @@ export function ownedDatabases(platform: Platform, prefix = "") {
     .map((d) => ({ ...d, name: `${prefix}${d.name}`, user: `${prefix}${d.user}` }));
 }
 
+/** The key prefix of a local run's services: `shopstream:`, with the isolation prefix after it. */
+export const localKeyPrefix = (isolation = "") => `shopstream:${isolation}`;
+
+const execFileText = (file: string, args: string[], input?: string) =>
+  new Promise<string>((resolve, reject) => {
+    const child = execFile(file, args, { timeout: 60_000 }, (err, stdout, stderr) =>
+      err
+        ? reject(new Error(`${[file, ...args].join(" ")}: ${(stderr || stdout || err.message).trim()}`))
+        : resolve(stdout),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+
+/** `rabbitmqctl`, on the node `LOCAL_RABBITMQ_NODE` names when the broker is not the default one. */
+function rabbitmqctl(endpoints: LocalEndpoints, args: string[], input?: string) {
+  const node = endpoints.rabbitmq.node ? ["-n", endpoints.rabbitmq.node] : [];
+  return execFileText("rabbitmqctl", [...node, "-q", ...args], input);
+}
+
+/** The management API when `LOCAL_RABBITMQ_MANAGEMENT_URL` is set, as the admin user. */
+async function management(endpoints: LocalEndpoints, method: string, path: string, body?: unknown) {
+  const { managementUrl, user, password } = endpoints.rabbitmq;
+  const res = await fetch(`${managementUrl!.replace(/\/$/, "")}${path}`, {
+    method,
+    headers: {
+      authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+      "content-type": "application/json",
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok && res.status !== 404) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+}
+
+export class BrokerProvisioningError extends Error {}
+
+/**
+ * Gives each service its own broker user on the developer's RabbitMQ, with the permissions the
+ * containers' broker gives it, and declares the topology those users may not declare themselves:
+ * the very definitions the containers import (`rabbitmqDefinitions`), under this run's isolation
+ * prefix, imported with `rabbitmqctl` or through the management API.
+ */
+export async function provisionBroker(
+  platform: Platform,
+  secrets: LocalSecrets,
+  endpoints: LocalEndpoints,
+  isolation = "",
+): Promise<void> {
+  const definitions = rabbitmqDefinitions(
+    platform,
+    secrets.values,
+    brokerNames(platform.messaging, isolation),
+  );
+  try {
+    if (endpoints.rabbitmq.managementUrl)
+      await management(endpoints, "POST", "/api/definitions", JSON.parse(definitions));
+    else await rabbitmqctl(endpoints, ["import_definitions"], definitions);
+  } catch (err) {
+    throw new BrokerProvisioningError(
+      `could not create the services' RabbitMQ users (${(err as Error).message}). The local run gives each service its own broker user: run it as a user who may use rabbitmqctl on the broker's node (set LOCAL_RABBITMQ_NODE for another node), or set LOCAL_RABBITMQ_MANAGEMENT_URL to use the management plugin as ${endpoints.rabbitmq.user}.`,
+    );
+  }
+}
+
+/** Gives each service its own Redis ACL user on the developer's Redis (`redisAclRules`). */
+export async function provisionRedis(
+  platform: Platform,
+  secrets: LocalSecrets,
+  endpoints: LocalEndpoints,
+  isolation = "",
+): Promise<void> {
+  const redis = adminRedis(endpoints);
+  await redis.connect();
+  try {
+    for (const w of platform.workloads.filter((x) => x.local && x.redis)) {
+      const password = secrets.values[w.redis!.passwordSecret];
+      if (!password) throw new Error(`no password generated for ${w.redis!.user}`);
+      await redis.sendCommand([
+        "ACL",
+        "SETUSER",
+        w.redis!.user,
+        ...redisAclRules(w.redis!, password, localKeyPrefix(isolation)),
+      ]);
+    }
+  } finally {
+    await redis.close();
+  }
+}
+
+function adminRedis(endpoints: LocalEndpoints) {
+  const { host, port, user, password } = endpoints.redis;
+  return createClient({
+    socket: { host, port },
+    ...(user ? { username: user } : {}),
+    ...(password ? { password } : {}),
+  });
+}
+
 /** Removes what an isolated run (tests, benchmark) created: its databases, users, keys and queues. */
 export async function removeIsolatedData(platform: Platform, endpoints: LocalEndpoints, prefix: string) {
   if (!prefix) throw new Error("refusing to remove the data of a run without an isolation prefix");
@@ -121,19 +245,35 @@ export async function removeIsolatedData(platform: Platform, endpoints: LocalEnd
   } finally {
     await conn.end();
   }
-  const redis = createClient({ socket: { host: endpoints.redis.host, port: endpoints.redis.port } });
+  const services = platform.workloads.filter((w) => w.local);
+  const redis = adminRedis(endpoints);
   await redis.connect();
-  for await (const keys of redis.scanIterator({ MATCH: `shopstream:${prefix}*`, COUNT: 500 })) {
+  for await (const keys of redis.scanIterator({ MATCH: `${localKeyPrefix(prefix)}*`, COUNT: 500 })) {
     if (keys.length) await redis.del(keys);
   }
+  for (const w of services) if (w.redis) await redis.sendCommand(["ACL", "DELUSER", w.redis.user]);
   await redis.close();
+  await removeIsolatedBroker(platform, endpoints, prefix);
+}
+
+/** Removes an isolated run's broker users, queues and exchanges. */
+export async function removeIsolatedBroker(platform: Platform, endpoints: LocalEndpoints, prefix: string) {
+  if (!prefix) throw new Error("refusing to remove the broker data of a run without an isolation prefix");
+  const brokerUsers = platform.workloads.flatMap((w) => (w.local && w.broker ? [w.broker.user] : []));
+  if (endpoints.rabbitmq.managementUrl)
+    await management(endpoints, "POST", "/api/users/bulk-delete", { users: brokerUsers });
+  else
+    await Promise.all(
+      brokerUsers.map((u) => rabbitmqctl(endpoints, ["delete_user", u]).catch(() => undefined)),
+    );
   const { host, port, user, password } = endpoints.rabbitmq;
   const amqp = await amqplib.connect({ hostname: host, port, username: user, password });
   const ch = await amqp.createChannel();
   for (const q of platform.messaging.queues) {
     for (const suffix of ["", ".retry", ".dead"]) await ch.deleteQueue(`${prefix}${q.name}${suffix}`);
   }
-  await ch.deleteExchange(`${prefix}${platform.messaging.exchange}`);
-  await ch.deleteExchange(`${prefix}${platform.messaging.deadLetterExchange}`);
+  const names = brokerNames(platform.messaging, prefix);
+  for (const exchange of [names.exchange, names.deadLetterExchange, names.retryExchange])
+    await ch.deleteExchange(exchange);
   await amqp.close();
 }

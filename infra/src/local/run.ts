@@ -17,7 +17,10 @@ import { type PreflightFailure, preflight } from "./preflight.js";
 import {
   type LocalSecrets,
   localAdminEmail,
+  localKeyPrefix,
+  provisionBroker,
   provisionDatabases,
+  provisionRedis,
   removeIsolatedData,
   writeLocalSecrets,
 } from "./provision.js";
@@ -118,6 +121,8 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
   const gatewayPort = Number(env.GATEWAY_PORT ?? 8080 + offset);
   const stateDir = options.stateDir ?? join(REPO_ROOT, ".shopstream");
   const adminEmail = localAdminEmail(stateDir, env);
+  const isolation = options.isolation ?? "";
+  if (!/^[a-z0-9_]{0,20}$/.test(isolation)) throw new Error("isolation must be up to 20 of a-z, 0-9 and _");
   const platform = buildPlatform(
     localSettings({
       hosts: { ...localSettings().hosts, app: `127.0.0.1:${gatewayPort}` },
@@ -126,6 +131,8 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
       adminEmail,
       logLevel: (env.LOG_LEVEL as "info" | undefined) ?? "info",
       rateLimits: rateLimitsOf(env),
+      // An isolated run's broker and Redis users are its own too.
+      userPrefix: `${isolation}shopstream`,
     }),
   );
   const locals = startOrder(platform.workloads).filter(
@@ -146,10 +153,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     }
   }
 
-  const isolation = options.isolation ?? "";
-  if (!/^[a-z0-9_]{0,20}$/.test(isolation)) throw new Error("isolation must be up to 20 of a-z, 0-9 and _");
-
-  const secrets = writeLocalSecrets(locals, stateDir, env);
+  const secrets = writeLocalSecrets(locals, stateDir, env, platform.secrets);
   const processes: ManagedProcess[] = [];
   let stopping = false;
   const stop = async () => {
@@ -162,6 +166,8 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
 
   try {
     await provisionDatabases(platform, secrets, endpoints, isolation);
+    await provisionBroker(platform, secrets, endpoints, isolation);
+    await provisionRedis(platform, secrets, endpoints, isolation);
     const resolver = localResolver(endpoints, secrets.dir, { gateway: gatewayPort, offset });
     const width = Math.max(...locals.map((w) => w.name.length));
     for (const [i, w] of locals.entries()) {
@@ -171,7 +177,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
       if (isolation) {
         if (rendered.DB_NAME) rendered.DB_NAME = `${isolation}${rendered.DB_NAME}`;
         if (rendered.DB_USER) rendered.DB_USER = `${isolation}${rendered.DB_USER}`;
-        if (rendered.REDIS_URL) rendered.REDIS_KEY_PREFIX = `shopstream:${isolation}`;
+        if (rendered.REDIS_URL) rendered.REDIS_KEY_PREFIX = localKeyPrefix(isolation);
         if (rendered.AMQP_URL) {
           rendered.AMQP_EXCHANGE = `${isolation}${platform.messaging.exchange}`;
           rendered.AMQP_QUEUE_PREFIX = isolation;

@@ -66,6 +66,13 @@ export function renderEnv(
         return { key, value: resolver.host(target(value.workload)) };
       case "port":
         return { key, value: String(resolver.port(target(value.workload))) };
+      case "secret-files":
+        return {
+          key,
+          value: JSON.stringify(
+            Object.fromEntries(Object.entries(value.secrets).map(([k, v]) => [k, resolver.secretPath(v)])),
+          ),
+        };
       case "trusted-peers":
         return { key, value: resolver.trustedPeers?.(value.workloads.map(target)) ?? "loopback" };
       case "url": {
@@ -81,6 +88,8 @@ export function secretsOf(workload: Workload): SecretName[] {
   const names = new Set<SecretName>(workload.extraSecrets);
   for (const value of Object.values(workload.env)) {
     if (typeof value !== "string" && value.kind === "secret") names.add(value.secret);
+    if (typeof value !== "string" && value.kind === "secret-files")
+      for (const s of Object.values(value.secrets)) names.add(s);
   }
   return [...names].sort();
 }

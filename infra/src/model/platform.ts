@@ -1,11 +1,14 @@
 import type {
+  BrokerAccess,
   EnvValue,
   HealthCheck,
+  InternalRoute,
   MessagingTopology,
   NetworkSpec,
   Platform,
   PlatformSettings,
   PublicHost,
+  RedisAccess,
   Route,
   SecretName,
   SecretSpec,
@@ -23,9 +26,15 @@ export const NETWORKS: NetworkSpec[] = [
   { name: "backend", internal: true, description: "Gateway and the app services." },
   { name: "data", internal: true, description: "Services that own data, and the data stores." },
   {
+    name: "metrics",
+    internal: true,
+    description:
+      "Prometheus and the workloads it scrapes outside `monitoring` (app services, RabbitMQ, MinIO): they reach no dashboard, log store or edge admin port.",
+  },
+  {
     name: "monitoring",
     internal: true,
-    description: "Prometheus, Alertmanager, Grafana, Loki, Promtail and every scraped workload.",
+    description: "Prometheus, Alertmanager, Grafana, Loki, Promtail, and Traefik (it routes to them).",
   },
 ];
 
@@ -36,8 +45,6 @@ export const SECRETS: SecretSpec[] = [
   { name: "db-password-order", kind: "password", length: 32, description: "MariaDB user `order`" },
   { name: "db-password-payment", kind: "password", length: 32, description: "MariaDB user `payment`" },
   { name: "jwt-signing-key", kind: "ed25519-pem", description: "Ed25519 key that signs access tokens" },
-  { name: "redis-password", kind: "password", length: 32, description: "Redis `default` user" },
-  { name: "rabbitmq-password", kind: "password", length: 32, description: "RabbitMQ application user" },
   { name: "minio-access-key", kind: "password", length: 20, description: "MinIO root user" },
   { name: "minio-secret-key", kind: "password", length: 40, description: "MinIO root password" },
   { name: "grafana-admin-password", kind: "password", length: 24, description: "Grafana `admin`" },
@@ -94,7 +101,32 @@ export const MESSAGING: MessagingTopology = {
     { name: "notification.events", consumer: "notification", bindings: ["order.*", "payment.*"] },
     { name: "analytics.events", consumer: "analytics", bindings: ["#"] },
   ],
+  // From each service's code: the events it creates (analytics and notification publish none).
+  publishers: {
+    order: [
+      "order.created",
+      "order.paid",
+      "order.payment_failed",
+      "order.cancelled",
+      "order.shipped",
+      "order.delivered",
+    ],
+    payment: ["payment.completed", "payment.failed"],
+    product: ["product.changed", "product.deleted"],
+    cart: ["cart.item_added"],
+  },
+  retryExchange: `${EVENTS_EXCHANGE}.retry`,
 };
+
+/** The messaging topology a platform runs on (a developer's broker: its default vhost). */
+function messagingFor(s: PlatformSettings): MessagingTopology {
+  return s.brokerVhost ? { ...MESSAGING, vhost: s.brokerVhost } : MESSAGING;
+}
+
+/** `<prefix>-<service>`: the name of a service's own RabbitMQ and Redis user. */
+export function serviceUser(s: PlatformSettings, service: string): string {
+  return `${s.userPrefix}-${service}`;
+}
 
 const secret = (name: SecretName, fileVar?: string): EnvValue =>
   fileVar ? { kind: "secret", secret: name, fileVar } : { kind: "secret", secret: name };
@@ -133,17 +165,31 @@ const ROOT_BUILD_FILES = [
   ".dockerignore",
 ];
 
+/**
+ * What a service sends to Redis, read from its code and the libraries it drives. The ACL user
+ * gets exactly this: a command missing here is refused (`NOPERM`), in the tests too.
+ */
+interface RedisUse {
+  /** Key families under the key prefix (`redis.key(<family>, …)`). */
+  keys: string[];
+  channels?: string[];
+  /** Besides `ping` (readiness), which every user gets. */
+  commands: string[];
+}
+
 /** What each app service needs from the platform; everything else is derived from it. */
 interface AppSpec {
   name: AppName;
   description: string;
   database?: "auth" | "product" | "order" | "payment";
-  redis?: boolean;
+  redis?: RedisUse;
   rabbitmq?: boolean;
   /** Verifies access tokens against the auth JWKS. */
   verifiesTokens?: boolean;
   /** Other app services it calls over HTTP. */
   calls?: AppName[];
+  /** Its `/internal/*` routes and the services that may call each. */
+  internalRoutes?: InternalRoute[];
   env?: Record<string, EnvValue>;
   routes?: Route[];
   dependsOnExtra?: string[];
@@ -153,7 +199,44 @@ interface AppSpec {
   volumes?: Volume[];
 }
 
-function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
+/** Secrets of the services' own broker and Redis users and service-token keys. */
+export function serviceSecrets(workloads: Workload[]): SecretSpec[] {
+  const out: SecretSpec[] = [];
+  for (const w of workloads) {
+    if (w.broker)
+      out.push({
+        name: w.broker.passwordSecret,
+        kind: "password",
+        length: 32,
+        description: `RabbitMQ user \`${w.broker.user}\``,
+      });
+    if (w.redis)
+      out.push({
+        name: w.redis.passwordSecret,
+        kind: "password",
+        length: 32,
+        description: `Redis ACL user \`${w.redis.user}\``,
+      });
+    if (w.serviceKey) {
+      out.push(
+        {
+          name: w.serviceKey.private,
+          kind: "ed25519-pem",
+          description: `Ed25519 key ${w.name} signs its service tokens with`,
+        },
+        {
+          name: w.serviceKey.public,
+          kind: "ed25519-public",
+          of: w.serviceKey.private,
+          description: `Public half of ${w.serviceKey.private}, for the services ${w.name} calls`,
+        },
+      );
+    }
+  }
+  return out;
+}
+
+function appWorkload(spec: AppSpec, s: PlatformSettings, callers: Map<string, InternalRoute[]>): Workload {
   const env: Record<string, EnvValue> = {
     NODE_ENV: "production",
     PORT: String(APP_PORTS[spec.name]),
@@ -176,19 +259,53 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
     env.DB_PASSWORD = secret(`db-password-${spec.database}`);
     dependsOn.push("mariadb");
   }
-  if (spec.redis) {
+  const messaging = messagingFor(s);
+  const redis: RedisAccess | undefined = spec.redis && {
+    user: serviceUser(s, spec.name),
+    passwordSecret: `redis-password-${spec.name}`,
+    keys: spec.redis.keys,
+    channels: spec.redis.channels ?? [],
+    commands: ["ping", ...spec.redis.commands],
+  };
+  if (redis) {
     env.REDIS_URL = url("redis", "redis");
-    if (s.redisPassword) env.REDIS_PASSWORD = secret("redis-password");
+    env.REDIS_USERNAME = redis.user;
+    env.REDIS_PASSWORD = secret(redis.passwordSecret);
     dependsOn.push("redis");
   }
-  if (spec.rabbitmq) {
+  const consumed = messaging.queues.filter((q) => q.consumer === spec.name);
+  const broker: BrokerAccess | undefined = spec.rabbitmq
+    ? {
+        user: serviceUser(s, spec.name),
+        passwordSecret: `rabbitmq-password-${spec.name}`,
+        queues: consumed.map((q) => q.name),
+        binds: [...new Set(consumed.flatMap((q) => q.bindings))],
+        publishes: messaging.publishers[spec.name] ?? [],
+      }
+    : undefined;
+  if (broker) {
     env.AMQP_URL = url("rabbitmq", "amqp");
-    env.AMQP_VHOST = s.rabbitmqGuest ? "/" : MESSAGING.vhost;
-    env.AMQP_USER = s.rabbitmqGuest ? "guest" : s.rabbitmqUser;
-    env.AMQP_PASSWORD = s.rabbitmqGuest ? "guest" : secret("rabbitmq-password");
-    env.AMQP_EXCHANGE = MESSAGING.exchange;
+    env.AMQP_VHOST = messaging.vhost;
+    env.AMQP_USER = broker.user;
+    env.AMQP_PASSWORD = secret(broker.passwordSecret);
+    env.AMQP_EXCHANGE = messaging.exchange;
+    // The broker definitions (containers) or the local run's provisioning declare every exchange,
+    // queue and binding: the service's user may configure nothing.
+    env.AMQP_DECLARE_TOPOLOGY = "false";
     dependsOn.push("rabbitmq");
   }
+  // Internal routes: the callee checks service tokens against its callers' public keys.
+  const internalRoutes = spec.internalRoutes ?? [];
+  if (internalRoutes.length > 0) {
+    const allowed = [...new Set(internalRoutes.flatMap((r) => r.callers))].sort();
+    env.INTERNAL_ROUTES = JSON.stringify(internalRoutes);
+    env.INTERNAL_CALLER_KEYS = {
+      kind: "secret-files",
+      secrets: Object.fromEntries(allowed.map((c) => [c, serviceKeyOf(c).public])),
+    };
+  }
+  const serviceKey = callers.has(spec.name) ? serviceKeyOf(spec.name) : undefined;
+  if (serviceKey) env.SERVICE_TOKEN_KEY = secret(serviceKey.private);
   if (spec.verifiesTokens) {
     env.JWKS_URL = url("auth", "http", "/.well-known/jwks.json");
     env.JWT_ISSUER = JWT_ISSUER;
@@ -224,7 +341,9 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
       ...(spec.networksExtra?.includes("frontend") ? (["frontend"] as const) : []),
       "backend",
       ...(usesData ? (["data"] as const) : []),
-      "monitoring",
+      // Scraped by Prometheus over `metrics`: no app service reaches Grafana, Loki or the edge's
+      // admin port.
+      "metrics",
     ],
     volumes: spec.volumes ?? [],
     configFiles: [],
@@ -250,7 +369,15 @@ function appWorkload(spec: AppSpec, s: PlatformSettings): Workload {
       ? [{ name: spec.database, user: spec.database, passwordSecret: `db-password-${spec.database}` }]
       : [],
     local: { workspace: `services/${spec.name}`, entry: "dist/main.js" },
+    ...(broker ? { broker } : {}),
+    ...(redis ? { redis } : {}),
+    ...(internalRoutes.length ? { internalRoutes } : {}),
+    ...(serviceKey ? { serviceKey } : {}),
   };
+}
+
+function serviceKeyOf(service: string): { private: SecretName; public: SecretName } {
+  return { private: `service-key-${service}`, public: `service-key-${service}-public` };
 }
 
 /** The public origin of one of the edge's hosts, with the port when it is not the default. */
@@ -259,6 +386,21 @@ export function publicOrigin(s: PlatformSettings, host: PublicHost): string {
   const port = s.publicPort !== undefined && s.publicPort !== defaultPort ? `:${s.publicPort}` : "";
   return `${s.publicScheme}://${s.hosts[host]}${port}`;
 }
+
+/**
+ * Who may call which internal route. The callers get a service-token key, the callees the
+ * callers' public keys; the runtime refuses any other caller (services/runtime/src/service-tokens.ts).
+ */
+const INTERNAL_ROUTES: Partial<Record<AppName, InternalRoute[]>> = {
+  product: [
+    { method: "POST", path: "/internal/reservations", callers: ["order"] },
+    { method: "POST", path: "/internal/reservations/:orderId/release", callers: ["order"] },
+  ],
+  cart: [
+    { method: "GET", path: "/internal/carts/:userId", callers: ["order"] },
+    { method: "POST", path: "/internal/carts/:userId/checkouts", callers: ["order"] },
+  ],
+};
 
 function appServices(s: PlatformSettings): Workload[] {
   const publicBase = publicOrigin(s, "app");
@@ -283,7 +425,11 @@ function appServices(s: PlatformSettings): Workload[] {
     {
       name: "gateway",
       description: "`/api/*` entry: routing, JWT check, rate limits, request ids, CORS, WebSockets",
-      redis: true,
+      // rate-limiter-flexible: its consume script (set, incrby, pttl, expire), get and delete.
+      redis: {
+        keys: ["ratelimit"],
+        commands: ["eval", "set", "incrby", "pttl", "expire", "get", "del", "multi", "exec"],
+      },
       verifiesTokens: true,
       calls: ["auth", "product", "cart", "order", "notification", "analytics"],
       env: {
@@ -308,7 +454,26 @@ function appServices(s: PlatformSettings): Workload[] {
       name: "auth",
       description: "Users, passwords, access and refresh tokens, JWKS, roles",
       database: "auth",
-      redis: true,
+      // Login throttle (multi, set, incr, pttl; a script: del, exists, decr), revoked access
+      // tokens (set, exists), refresh tokens (hget, hset, del; a script: exists, expire).
+      redis: {
+        keys: ["login-attempts", "revoked-access-token", "refresh-token", "refresh-family"],
+        commands: [
+          "multi",
+          "exec",
+          "set",
+          "get",
+          "incr",
+          "decr",
+          "pttl",
+          "expire",
+          "exists",
+          "del",
+          "hget",
+          "hset",
+          "eval",
+        ],
+      },
       env: {
         JWT_ISSUER,
         JWT_AUDIENCE,
@@ -327,7 +492,8 @@ function appServices(s: PlatformSettings): Workload[] {
       name: "product",
       description: "Catalog, stock reservations, search, images, read cache",
       database: "product",
-      redis: true,
+      // The read cache: a version counter and versioned entries.
+      redis: { keys: ["catalog"], commands: ["get", "set", "incr"] },
       rabbitmq: true,
       verifiesTokens: true,
       env: productEnv,
@@ -344,7 +510,11 @@ function appServices(s: PlatformSettings): Workload[] {
     {
       name: "cart",
       description: "One cart per user in Redis, priced from the product service",
-      redis: true,
+      // Carts are hashes changed by scripts (hget, hset, hdel, hlen, exists, expire, set).
+      redis: {
+        keys: ["cart", "cart-order", "cart-event"],
+        commands: ["eval", "hgetall", "del", "hget", "hset", "hdel", "hlen", "exists", "expire", "set"],
+      },
       rabbitmq: true,
       verifiesTokens: true,
       calls: ["product"],
@@ -355,7 +525,6 @@ function appServices(s: PlatformSettings): Workload[] {
       name: "order",
       description: "Idempotent checkout, stock reservation, order state machine, outbox",
       database: "order",
-      redis: true,
       rabbitmq: true,
       verifiesTokens: true,
       calls: ["product", "cart"],
@@ -372,7 +541,23 @@ function appServices(s: PlatformSettings): Workload[] {
     {
       name: "notification",
       description: "Pushes order and payment events to signed-in users over WebSocket, keeps history",
-      redis: true,
+      // History lists written by a script (set, lpush, ltrim, expire); pushes to every replica
+      // over one pub/sub channel.
+      redis: {
+        keys: ["notification"],
+        channels: ["notification:push"],
+        commands: [
+          "eval",
+          "lrange",
+          "set",
+          "lpush",
+          "ltrim",
+          "expire",
+          "publish",
+          "subscribe",
+          "unsubscribe",
+        ],
+      },
       rabbitmq: true,
       verifiesTokens: true,
       memoryMiB: 128,
@@ -380,13 +565,32 @@ function appServices(s: PlatformSettings): Workload[] {
     {
       name: "analytics",
       description: "Consumes every event, exposes business metrics",
-      redis: true,
+      // Shares of the totals owned by leases (set, get, pexpire, del) and counted by scripts
+      // (hincrby, set).
+      redis: {
+        keys: ["analytics"],
+        commands: ["eval", "set", "get", "hgetall", "hincrby", "pexpire", "del"],
+      },
       rabbitmq: true,
       verifiesTokens: true,
       memoryMiB: 128,
     },
   ];
-  return specs.map((spec) => appWorkload(spec, s));
+  const callers = new Map<string, InternalRoute[]>();
+  for (const spec of specs) {
+    spec.internalRoutes = INTERNAL_ROUTES[spec.name];
+    for (const route of spec.internalRoutes ?? []) {
+      if (!route.path.startsWith("/internal/"))
+        throw new Error(`${spec.name}: ${route.path} is not internal`);
+      for (const caller of route.callers) {
+        const from = specs.find((x) => x.name === caller);
+        if (!from?.calls?.includes(spec.name))
+          throw new Error(`${caller} may call ${spec.name}'s ${route.path} but does not call ${spec.name}`);
+        callers.set(caller, [...(callers.get(caller) ?? []), route]);
+      }
+    }
+  }
+  return specs.map((spec) => appWorkload(spec, s, callers));
 }
 
 function storefront(s: PlatformSettings): Workload {
@@ -489,7 +693,7 @@ function dataStores(s: PlatformSettings): Workload[] {
         { name: "metrics", port: 15692 },
       ],
       env: { RABBITMQ_CONFIG_FILES: "/etc/rabbitmq/conf.d" },
-      networks: ["data", "monitoring"],
+      networks: ["data", "metrics"],
       volumes: [{ name: "rabbitmq-data", mountPath: "/var/lib/rabbitmq", sizeGi: 5 }],
       configFiles: [
         // Beside the image's own conf.d file (10-defaults.conf, which lets guest in from anywhere).
@@ -535,7 +739,7 @@ function dataStores(s: PlatformSettings): Workload[] {
           MINIO_ROOT_PASSWORD: secret("minio-secret-key"),
           MINIO_PROMETHEUS_AUTH_TYPE: "public",
         },
-        networks: ["data", "monitoring"],
+        networks: ["data", "metrics"],
         volumes: [{ name: "minio-data", mountPath: "/var/lib/minio", sizeGi: 10, ownedBy: "1000:1000" }],
         health: execHealth(["mc", "ready", "local"]),
         scrape: { port: "s3", path: "/minio/v2/metrics/cluster" },
@@ -619,8 +823,9 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
         `--storage.tsdb.retention.time=${s.retentionDays?.metrics ?? 15}d`,
         "--web.enable-lifecycle",
       ],
-      // Traefik reaches it over `monitoring`; DESIGN keeps it off `frontend`.
-      networks: ["monitoring"],
+      // Traefik reaches it over `monitoring`, it scrapes the others over `metrics`; it stays
+      // off `frontend`.
+      networks: ["metrics", "monitoring"],
       volumes: [{ name: "prometheus-data", mountPath: "/prometheus", sizeGi: 10 }],
       configFiles: [
         { name: "prometheus-config", mountPath: "/etc/prometheus/prometheus.yml" },
@@ -745,7 +950,13 @@ export function buildPlatform(settings: PlatformSettings): Platform {
     storefront(settings),
     ...edgeAndObservability(settings),
   ];
-  return { settings, networks: NETWORKS, secrets: secretsFor(settings), workloads, messaging: MESSAGING };
+  return {
+    settings,
+    networks: NETWORKS,
+    secrets: [...secretsFor(settings), ...serviceSecrets(workloads)],
+    workloads,
+    messaging: messagingFor(settings),
+  };
 }
 
 export function findWorkload(platform: Platform, name: string): Workload {

@@ -17,9 +17,9 @@ export function localSettings(overrides: Partial<PlatformSettings> = {}): Platfo
     search: "mariadb",
     images: "local",
     observability: false,
-    redisPassword: false,
-    rabbitmqUser: "guest",
-    rabbitmqGuest: true,
+    userPrefix: "shopstream",
+    // The developer's broker: its default vhost, where the admin user (guest) can clean up.
+    brokerVhost: "/",
     resourceScale: 1,
     logLevel: "info",
     ...overrides,

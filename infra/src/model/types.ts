@@ -5,8 +5,8 @@
  * are written here once.
  */
 
-/** The five networks of DESIGN section 1; Kubernetes renders them as NetworkPolicies. */
-export type NetworkName = "traefik-public" | "frontend" | "backend" | "data" | "monitoring";
+/** The platform's networks; Kubernetes renders the flows inside them as NetworkPolicies. */
+export type NetworkName = "traefik-public" | "frontend" | "backend" | "data" | "metrics" | "monitoring";
 
 export interface NetworkSpec {
   name: NetworkName;
@@ -23,8 +23,12 @@ export type SecretName =
   | "db-password-order"
   | "db-password-payment"
   | "jwt-signing-key"
-  | "redis-password"
-  | "rabbitmq-password"
+  /** One broker password per service that uses RabbitMQ. */
+  | `rabbitmq-password-${string}`
+  /** One Redis password per service that uses Redis. */
+  | `redis-password-${string}`
+  /** The Ed25519 key a service signs its service tokens with, and its public half. */
+  | `service-key-${string}`
   | "minio-access-key"
   | "minio-secret-key"
   | "grafana-admin-password"
@@ -36,12 +40,16 @@ export interface SecretSpec {
   name: SecretName;
   /**
    * `password`: random printable string; `ed25519-pem`: a PKCS#8 PEM private key;
-   * `email`: `admin-<random>@<domain>`, an address nobody can guess.
+   * `email`: `admin-<random>@<domain>`, an address nobody can guess;
+   * `ed25519-public`: the SPKI PEM public half of the `ed25519-pem` secret `of` (not secret in
+   * itself, but it travels like one so every target mounts it the same way).
    */
-  kind: "password" | "ed25519-pem" | "email";
+  kind: "password" | "ed25519-pem" | "ed25519-public" | "email";
   length?: number;
   /** For `email`: the domain of the address. */
   domain?: string;
+  /** For `ed25519-public`: the private key it is the public half of. */
+  of?: SecretName;
   description: string;
 }
 
@@ -63,7 +71,9 @@ export type EnvValue =
   | { kind: "host"; workload: string }
   | { kind: "port"; workload: string }
   /** Who may tell the process the client's address (X-Forwarded-For): these workloads only. */
-  | { kind: "trusted-peers"; workloads: string[] };
+  | { kind: "trusted-peers"; workloads: string[] }
+  /** A JSON object from each name to the path of a secret file (e.g. callers' public keys). */
+  | { kind: "secret-files"; secrets: Record<string, SecretName> };
 
 export type Tier = "edge" | "app" | "data" | "observability";
 
@@ -226,6 +236,53 @@ export interface Workload {
   readsContainerLogs?: boolean;
   /** Present when the workload runs as a process in the local run. */
   local?: LocalProcess;
+  /** Its own RabbitMQ user and what that user may do. */
+  broker?: BrokerAccess;
+  /** Its own Redis ACL user and what that user may do. */
+  redis?: RedisAccess;
+  /** Its `/internal/*` routes and who may call each (checked by the runtime on service tokens). */
+  internalRoutes?: InternalRoute[];
+  /** The key it signs service tokens with, when it calls another service's internal routes. */
+  serviceKey?: { private: SecretName; public: SecretName };
+}
+
+/**
+ * A service's broker user: it consumes its own queues (each with its `.retry` and `.dead`),
+ * publishes only its own routing keys on the events exchange, and declares nothing (the broker
+ * definitions, or the local run's provisioning, declare the topology).
+ */
+export interface BrokerAccess {
+  user: string;
+  passwordSecret: SecretName;
+  /** Consumer queues it reads (the topology's queues whose consumer it is). */
+  queues: string[];
+  /** Binding keys of those queues (the topic read permission). */
+  binds: string[];
+  /** Routing keys it may publish on the events exchange (the topic write permission). */
+  publishes: string[];
+}
+
+/**
+ * A service's Redis ACL user: keys `<key prefix><family>:*` of its own families, the pub/sub
+ * channels it uses, and the commands its code (and the libraries it uses) send, nothing else.
+ */
+export interface RedisAccess {
+  user: string;
+  passwordSecret: SecretName;
+  /** Key families under the key prefix. */
+  keys: string[];
+  /** Pub/sub channels under the key prefix. */
+  channels: string[];
+  /** Commands, lower case; `container|sub` names one subcommand. */
+  commands: string[];
+}
+
+/** One internal route of a service and the services allowed to call it. */
+export interface InternalRoute {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Express-style path; `:name` matches one segment. Always under `/internal/`. */
+  path: string;
+  callers: string[];
 }
 
 /** What varies between environments; everything else about the platform is fixed. */
@@ -251,12 +308,13 @@ export interface PlatformSettings {
   images: "minio" | "local";
   /** Deploy Prometheus, Alertmanager, Grafana, Loki, Promtail. */
   observability: boolean;
-  /** Redis requires a password (containers) or not (a developer's local Redis). */
-  redisPassword: boolean;
-  /** RabbitMQ user; its password is the `rabbitmq-password` secret unless `rabbitmqGuest`. */
-  rabbitmqUser: string;
-  /** Use the broker's `guest` account with its well-known password (local run only). */
-  rabbitmqGuest: boolean;
+  /**
+   * Prefix of every service's RabbitMQ and Redis user: `<prefix>-<service>`, each with its own
+   * generated password (an isolated local run puts its isolation prefix in front).
+   */
+  userPrefix: string;
+  /** RabbitMQ vhost, when not the platform's own (`shopstream`): a developer's broker uses `/`. */
+  brokerVhost?: string;
   /**
    * The shop administrator's e-mail; the password is the `admin-password` secret. Unset: a
    * generated `admin-email` secret (`admin-<random>@<app host>`), so nobody can guess it.
@@ -289,6 +347,13 @@ export interface MessagingTopology {
   vhost: string;
   exchange: string;
   deadLetterExchange: string;
+  /**
+   * Where a consumer parks a message for a retry: a topic exchange that routes by queue name to
+   * `<queue>.retry`, so a service may only retry into its own queues (topic permissions).
+   */
+  retryExchange: string;
   /** One durable queue per consumer, with the routing keys it binds. */
   queues: { name: string; consumer: string; bindings: string[] }[];
+  /** The routing keys each service publishes (no other service may publish them). */
+  publishers: Record<string, string[]>;
 }

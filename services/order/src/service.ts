@@ -14,7 +14,9 @@ import { consumePaymentEvents } from "./entry-points/payment-events.js";
 export const orderService = defineService({
   name: "order",
   configSchema,
-  async create({ config, logger, metrics, onStop, openDb, openBroker, tokenVerifier }) {
+  async create({ config, logger, metrics, onStop, openDb, openBroker, tokenVerifier, serviceTokens }) {
+    // Cart's and product's internal routes admit the order service on its own service tokens.
+    const tokens = serviceTokens();
     const db = await openDb(config, migrations);
     const broker = openBroker(config);
 
@@ -29,8 +31,8 @@ export const orderService = defineService({
       orders,
       keys: new IdempotencyRepository(db),
       leases: new CheckoutLeaseRepository(db),
-      cart: cartClient(config.CART_URL, config.UPSTREAM_TIMEOUT_MS),
-      stock: productClient(config.PRODUCT_URL, config.UPSTREAM_TIMEOUT_MS),
+      cart: cartClient(config.CART_URL, config.UPSTREAM_TIMEOUT_MS, tokens),
+      stock: productClient(config.PRODUCT_URL, config.UPSTREAM_TIMEOUT_MS, tokens),
       logger,
       onCommitted,
       count: (outcome) => checkouts.inc({ outcome }),

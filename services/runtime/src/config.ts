@@ -104,6 +104,8 @@ export const dbEnv = {
 
 export const redisEnv = {
   REDIS_URL: env.url(),
+  /** This service's own ACL user; without it, the `default` user (a developer's bare Redis). */
+  REDIS_USERNAME: z.string().min(1).optional(),
   REDIS_PASSWORD: z.string().optional(),
   /** Prefix of every key this service writes; lets tests and environments share one Redis. */
   REDIS_KEY_PREFIX: z.string().default("shopstream:"),
@@ -117,6 +119,12 @@ export const amqpEnv = {
   AMQP_EXCHANGE: z.string().min(1).default("shopstream.events"),
   /** Prefix of every queue name; lets tests isolate their queues. */
   AMQP_QUEUE_PREFIX: z.string().default(""),
+  /**
+   * `true`: the service declares its exchanges, queues and bindings (a broker user with
+   * configure rights, e.g. a test's). `false`: they were declared for it (the platform's broker
+   * definitions) and its user may configure nothing; it only checks they exist.
+   */
+  AMQP_DECLARE_TOPOLOGY: env.bool(true),
 };
 
 export const tokenEnv = {

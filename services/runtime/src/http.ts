@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from "express";
-import { HttpError, notFound, problemBody } from "./errors.js";
+import { forbidden, HttpError, notFound, problemBody } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { trustedProxies } from "./trust-proxy.js";
@@ -21,6 +21,11 @@ export interface HttpAppOptions {
   bodyLimit?: string;
   /** Set to false for services that parse bodies themselves (the gateway proxies raw bodies). */
   parseJson?: boolean;
+  /**
+   * Guards `/internal/*` before any route of the service (./service-tokens.ts); without it every
+   * internal request is refused.
+   */
+  internal?: RequestHandler;
   /** Who may set X-Forwarded-*; defaults to TRUST_PROXY (./trust-proxy.ts). */
   trustProxy?: boolean | number | string | ((address: string, hop: number) => boolean);
 }
@@ -148,6 +153,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
     app.use(express.json({ limit: options.bodyLimit ?? "100kb", strict: true }));
   }
 
+  app.use(
+    "/internal",
+    options.internal ?? ((_req, _res, next) => next(forbidden("Internal routes are closed"))),
+  );
   options.routes(app);
 
   app.use((req, _res, next) => next(notFound(`No route for ${req.method} ${stripQuery(req.originalUrl)}`)));

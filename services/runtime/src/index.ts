@@ -10,5 +10,6 @@ export * from "./metrics.js";
 export * from "./outbox.js";
 export * from "./redis.js";
 export * from "./service.js";
+export * from "./service-tokens.js";
 export * from "./trust-proxy.js";
 export * from "./validation.js";

@@ -30,6 +30,8 @@ export interface AmqpConfig {
   AMQP_VHOST: string;
   AMQP_EXCHANGE: string;
   AMQP_QUEUE_PREFIX: string;
+  /** Declare the topology (default), or only check it exists (a user that may configure nothing). */
+  AMQP_DECLARE_TOPOLOGY?: boolean;
 }
 
 export interface ConsumeOptions {
@@ -84,6 +86,10 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
   url.pathname = `/${encodeURIComponent(vhost)}`;
   const exchange = config.AMQP_EXCHANGE;
   const dlx = `${exchange}.dlx`;
+  // Retries are parked through a topic exchange under the queue's name: a service's user may
+  // publish there only under its own queues' names, never through the default exchange.
+  const retryExchange = `${exchange}.retry`;
+  const declare = config.AMQP_DECLARE_TOPOLOGY ?? true;
 
   const connection: AmqpConnectionManager = loadAmqp().connect([url.toString()], {
     heartbeatIntervalInSeconds: 10,
@@ -102,8 +108,14 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
   });
 
   const declareExchanges = async (ch: ConfirmChannel) => {
+    if (!declare) {
+      // A passive check needs no permission; a missing exchange closes the channel with a 404.
+      await ch.checkExchange(exchange);
+      return;
+    }
     await ch.assertExchange(exchange, "topic", { durable: true });
     await ch.assertExchange(dlx, "direct", { durable: true });
+    await ch.assertExchange(retryExchange, "topic", { durable: true });
   };
   const publisher: ChannelWrapper = connection.createChannel({
     name: "publisher",
@@ -148,10 +160,15 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
         setup: async (ch: ConfirmChannel) => {
           generation++;
           await declareExchanges(ch);
+          if (!declare) {
+            await ch.checkQueue(name);
+            return;
+          }
           await ch.assertQueue(name, { durable: true, arguments: args.main });
           await ch.assertQueue(`${name}.retry`, { durable: true, arguments: args.retry });
           await ch.assertQueue(`${name}.dead`, { durable: true });
           await ch.bindQueue(`${name}.dead`, dlx, name);
+          await ch.bindQueue(`${name}.retry`, retryExchange, name);
           for (const key of bindings) await ch.bindQueue(name, exchange, key);
         },
       });
@@ -216,7 +233,7 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
             "event failed; retrying",
           );
           try {
-            await channel.sendToQueue(`${name}.retry`, msg.content, {
+            await channel.publish(retryExchange, name, msg.content, {
               ...msg.properties,
               headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 },
               expiration: String(delay),

@@ -10,6 +10,7 @@ const loadClient = () => (client ??= require("@redis/client") as { createClient:
 
 export interface RedisConfig {
   REDIS_URL: string;
+  REDIS_USERNAME?: string | undefined;
   REDIS_PASSWORD?: string | undefined;
   REDIS_KEY_PREFIX: string;
 }
@@ -26,6 +27,7 @@ export interface Redis {
 function buildClient(config: RedisConfig) {
   return loadClient().createClient({
     url: config.REDIS_URL,
+    ...(config.REDIS_USERNAME ? { username: config.REDIS_USERNAME } : {}),
     ...(config.REDIS_PASSWORD ? { password: config.REDIS_PASSWORD } : {}),
     disableOfflineQueue: true,
     socket: {

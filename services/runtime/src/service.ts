@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createRedis, type Redis, type RedisConfig } from "./redis.js";
+import { internalGuard, loadServiceTokenConfig, type ServiceTokenSigner } from "./service-tokens.js";
 
 export interface ServiceContext<C> {
   name: string;
@@ -32,6 +33,11 @@ export interface ServiceContext<C> {
   openBroker(config: AmqpConfig): Broker;
   /** Verifies access tokens against the auth service's JWKS. */
   tokenVerifier(config: { JWKS_URL: string; JWT_ISSUER: string; JWT_AUDIENCE: string }): TokenVerifier;
+  /**
+   * Signs service tokens for other services' internal routes (`SERVICE_TOKEN_KEY`); a
+   * ConfigError when this service was given no key.
+   */
+  serviceTokens(): ServiceTokenSigner;
 }
 
 export interface ServiceParts {
@@ -91,6 +97,7 @@ export async function startService<S extends z.ZodType>(
   const config = loadConfig(definition.configSchema, options.env ?? process.env) as Readonly<
     z.output<S> & { LOG_LEVEL?: string; PORT?: number; SHUTDOWN_TIMEOUT_MS?: number; HOST?: string }
   >;
+  const tokens = loadServiceTokenConfig(definition.name, options.env ?? process.env);
   const logger = options.logger ?? createLogger(definition.name, config.LOG_LEVEL ?? "info");
   const metrics = createMetrics(definition.name);
   const closers: { name: string; close: () => Promise<unknown> | unknown }[] = [];
@@ -144,6 +151,11 @@ export async function startService<S extends z.ZodType>(
       },
       tokenVerifier: (c) =>
         createTokenVerifier({ jwksUrl: c.JWKS_URL, issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE }),
+      serviceTokens() {
+        if (!tokens.signer)
+          throw new ConfigError("SERVICE_TOKEN_KEY is missing: this service calls internal routes");
+        return tokens.signer;
+      },
     });
   } catch (err) {
     await runClosers();
@@ -156,6 +168,7 @@ export async function startService<S extends z.ZodType>(
     metrics,
     readiness: parts.readiness,
     routes: parts.routes,
+    internal: internalGuard(definition.name, tokens),
     ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
     ...(parts.parseJson === false ? { parseJson: false } : {}),
   });

@@ -1,3 +1,4 @@
+import type { ServiceTokenSigner } from "@shopstream/runtime";
 import { z } from "zod";
 import { callService, UpstreamError } from "./upstream.js";
 
@@ -40,14 +41,14 @@ export interface CartReader {
 export const CART_REMOVAL_TIMEOUT_MS = 2000;
 
 /** Reads the caller's cart, and empties it after a checkout, through the cart's internal API. */
-export function cartClient(baseUrl: string, timeoutMs: number): CartReader {
+export function cartClient(baseUrl: string, timeoutMs: number, tokens?: ServiceTokenSigner): CartReader {
   return {
     async linesOf(userId, ctx) {
       const res = await callService(
         "cart",
         `${baseUrl}/internal/carts/${encodeURIComponent(userId)}`,
         timeoutMs,
-        ctx,
+        { ...ctx, tokens },
       );
       if (res.status === 404) return [];
       if (res.status !== 200) throw new UpstreamError(`cart answered ${res.status}`);
@@ -61,7 +62,7 @@ export function cartClient(baseUrl: string, timeoutMs: number): CartReader {
         "cart",
         `${baseUrl}/internal/carts/${encodeURIComponent(userId)}/checkouts`,
         Math.min(timeoutMs, CART_REMOVAL_TIMEOUT_MS),
-        { ...ctx, method: "POST", body: { orderId, items } },
+        { ...ctx, method: "POST", body: { orderId, items }, tokens },
       );
       if (res.status !== 200) throw new UpstreamError(`cart answered ${res.status} to a checkout removal`);
       return res.body?.applied === true;

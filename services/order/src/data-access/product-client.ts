@@ -1,3 +1,4 @@
+import type { ServiceTokenSigner } from "@shopstream/runtime";
 import { z } from "zod";
 import { callService, UpstreamError } from "./upstream.js";
 
@@ -38,12 +39,17 @@ export interface StockReserver {
 }
 
 /** The product service's internal reservation API (docs/service-contracts.md). */
-export function productClient(baseUrl: string, timeoutMs: number): StockReserver {
+export function productClient(
+  baseUrl: string,
+  timeoutMs: number,
+  tokens?: ServiceTokenSigner,
+): StockReserver {
   return {
     async reserve(orderId, items, ctx) {
       const res = await callService("product", `${baseUrl}/internal/reservations`, timeoutMs, {
         ...ctx,
         body: { orderId, items },
+        tokens,
       });
       if (res.status === 200 || res.status === 201) {
         const parsed = reservationSchema.safeParse(res.body);
@@ -64,7 +70,7 @@ export function productClient(baseUrl: string, timeoutMs: number): StockReserver
         "product",
         `${baseUrl}/internal/reservations/${encodeURIComponent(orderId)}/release`,
         timeoutMs,
-        { ...ctx, method: "POST", body: {} },
+        { ...ctx, method: "POST", body: {}, tokens },
       );
       if (res.status !== 200) throw new UpstreamError(`product answered ${res.status} to a release`);
       return res.body?.released === true;

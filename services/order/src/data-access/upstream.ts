@@ -1,3 +1,5 @@
+import type { ServiceTokenSigner } from "@shopstream/runtime";
+
 /** A call to another service that did not give a usable answer (network, timeout, 5xx). */
 export class UpstreamError extends Error {
   override name = "UpstreamError";
@@ -14,6 +16,8 @@ export interface CallOptions {
   body?: unknown;
   requestId?: string | undefined;
   authorization?: string | undefined;
+  /** Signs the service token an internal route requires (`ServiceTokenSigner`). */
+  tokens?: ServiceTokenSigner | undefined;
 }
 
 /** JSON over HTTP to a sibling service, bounded by `timeoutMs`. */
@@ -27,10 +31,12 @@ export async function callService(
   if (options.body !== undefined) headers["content-type"] = "application/json";
   if (options.requestId) headers["x-request-id"] = options.requestId;
   if (options.authorization) headers.authorization = options.authorization;
+  const method = options.method ?? (options.body === undefined ? "GET" : "POST");
+  if (options.tokens) Object.assign(headers, await options.tokens.headers(service, method, url));
   let res: Response;
   try {
     res = await fetch(url, {
-      method: options.method ?? (options.body === undefined ? "GET" : "POST"),
+      method,
       headers,
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
       signal: AbortSignal.timeout(timeoutMs),

@@ -1,0 +1,184 @@
+/**
+ * Least privilege on the shared RabbitMQ and Redis, provisioned exactly as the local run
+ * provisions a developer's stores (infra/src/local/provision.ts) under an isolation prefix of its
+ * own: each service's broker user and Redis ACL user can do what its code needs and nothing of
+ * another service's. The users, keys, exchanges and queues are this file's and removed after.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectBroker, createEvent, createLogger } from "@shopstream/runtime";
+import amqp, { type ChannelModel } from "amqplib";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localEndpoints } from "../../infra/src/local/endpoints.js";
+import {
+  type LocalSecrets,
+  localKeyPrefix,
+  provisionBroker,
+  provisionRedis,
+  removeIsolatedBroker,
+  writeLocalSecrets,
+} from "../../infra/src/local/provision.js";
+import { brokerNames, buildPlatform, localSettings, type Workload } from "../../infra/src/model/index.js";
+import { expectEveryBrokerUser, refusal } from "../support/broker-access.js";
+import { TEST_INFRA } from "../support/infra.js";
+
+const isolation = `lp${randomBytes(3).toString("hex")}_`;
+const platform = buildPlatform(localSettings({ userPrefix: `${isolation}shopstream` }));
+const names = brokerNames(platform.messaging, isolation);
+const keyPrefix = localKeyPrefix(isolation);
+const endpoints = localEndpoints({
+  LOCAL_REDIS_HOST: new URL(TEST_INFRA.redisUrl).hostname,
+  LOCAL_REDIS_PORT: new URL(TEST_INFRA.redisUrl).port || "6379",
+  LOCAL_RABBITMQ_HOST: new URL(TEST_INFRA.amqpUrl).hostname,
+  LOCAL_RABBITMQ_PORT: new URL(TEST_INFRA.amqpUrl).port || "5672",
+  LOCAL_RABBITMQ_USER: TEST_INFRA.amqpUser,
+  LOCAL_RABBITMQ_PASSWORD: TEST_INFRA.amqpPassword,
+});
+const stateDir = mkdtempSync(join(tmpdir(), "least-privilege-"));
+const service = (name: string): Workload => platform.workloads.find((w) => w.name === name)!;
+let secrets: LocalSecrets;
+
+beforeAll(async () => {
+  secrets = writeLocalSecrets(
+    platform.workloads.filter((w) => w.local),
+    stateDir,
+    { SHOPSTREAM_ADMIN_PASSWORD: "Admin-password-for-tests-1" },
+    platform.secrets,
+  );
+  await provisionBroker(platform, secrets, endpoints, isolation);
+  await provisionRedis(platform, secrets, endpoints, isolation);
+}, 60_000);
+
+afterAll(async () => {
+  await removeIsolatedBroker(platform, endpoints, isolation);
+  const admin = createClient({ url: TEST_INFRA.redisUrl });
+  await admin.connect();
+  for (const w of platform.workloads) if (w.redis) await admin.sendCommand(["ACL", "DELUSER", w.redis.user]);
+  for await (const keys of admin.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 500 }))
+    if (keys.length) await admin.del(keys);
+  await admin.close();
+  secrets?.remove();
+  rmSync(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+function brokerAs(w: Workload): Promise<ChannelModel> {
+  const url = new URL(TEST_INFRA.amqpUrl);
+  url.username = encodeURIComponent(w.broker!.user);
+  url.password = encodeURIComponent(secrets.values[w.broker!.passwordSecret]!);
+  return amqp.connect(url.toString());
+}
+
+function redisAs(w: Workload) {
+  const client = createClient({
+    url: TEST_INFRA.redisUrl,
+    username: w.redis!.user,
+    password: secrets.values[w.redis!.passwordSecret]!,
+  });
+  client.on("error", () => undefined);
+  return client;
+}
+
+describe("each service's own broker user", () => {
+  it("refuses analytics (it takes anonymous input) when it publishes payment.completed", async () => {
+    const conn = await brokerAs(service("analytics"));
+    conn.on("error", () => undefined);
+    try {
+      const why = await refusal(conn, (ch) =>
+        ch.publish(
+          names.exchange,
+          "payment.completed",
+          Buffer.from(JSON.stringify(createEvent("payment.completed", {}))),
+        ),
+      );
+      expect(why).toMatch(/ACCESS_REFUSED/);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it("lets every service do what it needs and nothing of another's", async () => {
+    await expectEveryBrokerUser(platform, names, brokerAs);
+  }, 60_000);
+
+  it("runs the runtime's consumer on it: a failed event is retried under its own name, then handled", async () => {
+    const w = service("payment");
+    const logger = createLogger("least-privilege", "silent");
+    const config = {
+      AMQP_URL: TEST_INFRA.amqpUrl,
+      AMQP_USER: w.broker!.user,
+      AMQP_PASSWORD: secrets.values[w.broker!.passwordSecret]!,
+      AMQP_VHOST: names.vhost,
+      AMQP_EXCHANGE: names.exchange,
+      AMQP_QUEUE_PREFIX: isolation,
+      AMQP_DECLARE_TOPOLOGY: false,
+    };
+    const consumer = connectBroker(config, logger);
+    const attempts: number[] = [];
+    const handled = new Promise<void>((resolve) => {
+      void consumer.consume(
+        w.broker!.queues[0]!,
+        [],
+        async (event) => {
+          if (event.type !== "order.created") return;
+          attempts.push(Date.now());
+          if (attempts.length === 1) throw new Error("first attempt fails");
+          resolve();
+        },
+        { backoffMs: [50] },
+      );
+    });
+    const publisher = connectBroker(
+      {
+        ...config,
+        AMQP_USER: service("order").broker!.user,
+        AMQP_PASSWORD: secrets.values[service("order").broker!.passwordSecret]!,
+      },
+      logger,
+    );
+    try {
+      await publisher.publish(createEvent("order.created", { orderId: "x" }));
+      await handled;
+      expect(attempts).toHaveLength(2);
+    } finally {
+      await publisher.close();
+      await consumer.close();
+    }
+  }, 30_000);
+});
+
+describe("each service's own Redis user", () => {
+  it("cannot read or write another service's keys, nor run what its code never sends", async () => {
+    const cart = redisAs(service("cart"));
+    const auth = redisAs(service("auth"));
+    await cart.connect();
+    await auth.connect();
+    try {
+      // Auth's refresh-token records: cart can neither plant one nor read one.
+      const record = `${keyPrefix}refresh-token:${randomBytes(8).toString("hex")}`;
+      await auth.hSet(record, { user: "admin", family: "f", spent: "0" });
+      await expect(cart.hGet(record, "user")).rejects.toThrow(/NOPERM/);
+      await expect(cart.hSet(`${keyPrefix}refresh-token:planted`, { user: "admin" })).rejects.toThrow(
+        /NOPERM/,
+      );
+      await expect(
+        cart.sendCommand(["EVAL", "return redis.call('GET', KEYS[1])", "1", record]),
+      ).rejects.toThrow(/NOPERM|No permissions/);
+      for (const command of [["FLUSHALL"], ["KEYS", "*"], ["CONFIG", "SET", "maxmemory", "1"], ["SCAN", "0"]])
+        await expect(cart.sendCommand(command), command[0]).rejects.toThrow(/NOPERM/);
+      // Its own keys, with its own commands, work.
+      const own = `${keyPrefix}cart:${randomBytes(8).toString("hex")}`;
+      await cart.hSet(own, "p", "1");
+      expect(await cart.hGetAll(own)).toEqual({ p: "1" });
+      // Keys outside its prefix (another run's, another environment's) are not its own either.
+      await expect(cart.hGetAll(`shopstream:cart:${randomBytes(4).toString("hex")}`)).rejects.toThrow(
+        /NOPERM/,
+      );
+    } finally {
+      await cart.destroy();
+      await auth.destroy();
+    }
+  });
+});
