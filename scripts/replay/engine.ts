@@ -141,6 +141,8 @@ export interface ContainerInfo {
   State: ContainerState;
   Config: { User: string; Labels: Record<string, string> };
   HostConfig: Record<string, unknown>;
+  /** The `json-file` log on the engine's host. */
+  LogPath?: string;
   Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
   NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null }> };
 }

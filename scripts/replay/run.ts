@@ -27,6 +27,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import jmespath from "jmespath";
 import yaml from "js-yaml";
 import ts from "typescript";
 import { resolveImage, THIRD_PARTY_IMAGES } from "../../infra/src/model/index.js";
@@ -397,9 +398,55 @@ async function checkFacts(resources: RecordedResource[], created: Map<string, st
         );
     }
   }
+  problems.push(...(await logLineProblems(resources, created)));
   if (problems.length)
     throw new Error(`the running stack contradicts the program:\n  ${problems.join("\n  ")}`);
   log("every mounted secret and config file is read-only to its workload; every volume writable by it");
+  log("every container's log lines carry the labels Promtail's pipeline reads from them");
+}
+
+/**
+ * Promtail tails the engine's log files instead of asking the Docker API: the labels it gives a
+ * stream come from each line's `attrs` (the `json-file` options the program sets). Its own
+ * pipeline's expressions, evaluated on a real line of each running container, must name the
+ * stack, the workload and the container.
+ */
+async function logLineProblems(
+  resources: RecordedResource[],
+  created: Map<string, string>,
+): Promise<string[]> {
+  const uploads = resources.flatMap((r) => (r.inputs.uploads ?? []) as { file: string; content?: string }[]);
+  const config = uploads.find((u) => u.file === "/etc/promtail/promtail.yml")?.content;
+  if (!config) return ["the program uploads no Promtail configuration"];
+  const parsed = yaml.load(config) as {
+    scrape_configs: { pipeline_stages: { json?: { expressions: Record<string, string> } }[] }[];
+  };
+  const expressions = parsed.scrape_configs[0]?.pipeline_stages[0]?.json?.expressions ?? {};
+  const problems: string[] = [];
+  for (const [name, id] of created) {
+    const info = await inspect(id);
+    if (!info.LogPath) continue;
+    let first = "";
+    try {
+      first = readFileSync(info.LogPath, "utf8").split("\n")[0] ?? "";
+    } catch {
+      continue; // a remote engine's files are not here to read
+    }
+    if (!first) continue;
+    const line = JSON.parse(first) as unknown;
+    const got = (key: string) => (expressions[key] ? jmespath.search(line, expressions[key]) : undefined);
+    const want = {
+      stack: "dev",
+      service: info.Config.Labels["com.shopstream.workload"],
+      container: info.Name.replace(/^\//, ""),
+      output: (line as { log?: string }).log,
+    };
+    for (const [key, value] of Object.entries(want)) {
+      if (got(key) !== value)
+        problems.push(`${name}: Promtail would read ${key}=${String(got(key))}, not ${value}`);
+    }
+  }
+  return problems;
 }
 
 /** The shared purchase script, run from a client container on the edge's `frontend` network. */

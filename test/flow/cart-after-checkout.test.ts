@@ -33,7 +33,7 @@ async function startCartProxy() {
       }
     }
     const headers: Record<string, string> = {};
-    for (const name of ["content-type", "accept", "x-request-id", "authorization"]) {
+    for (const name of ["content-type", "accept", "x-request-id", "authorization", "x-service-token"]) {
       const value = req.headers[name];
       if (typeof value === "string") headers[name] = value;
     }

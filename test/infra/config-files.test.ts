@@ -289,9 +289,16 @@ describe("generated configuration files", () => {
     };
     expect(loki.limits_config.retention_period).toBe("72h");
     expect(loki.compactor.retention_enabled).toBe(true);
-    const promtail = JSON.stringify(promtailConfig(ctx));
-    expect(promtail).toContain("com.shopstream.stack=dev");
-    expect(promtail).toContain("unix:///var/run/docker.sock");
+    // Promtail tails the engine's log files; it never asks the Docker API.
+    const promtail = promtailConfig(ctx) as { scrape_configs: Record<string, unknown>[] };
+    expect(JSON.stringify(promtail)).not.toMatch(/docker\.sock|docker_sd/);
+    const [job] = promtail.scrape_configs;
+    expect(job!.static_configs).toEqual([
+      { targets: ["localhost"], labels: { __path__: "/var/lib/docker/containers/*/*-json.log" } },
+    ]);
+    expect(job!.pipeline_stages).toContainEqual({
+      match: { selector: '{stack!="dev"}', action: "drop", drop_counter_reason: "other_stack" },
+    });
   });
 
   it("renders every file a workload mounts", () => {

@@ -91,7 +91,8 @@ describe("the dev stack on one Docker host", () => {
       [...containers].filter(([, c]) => networksOf(c).includes(net)).map(([n]) => n);
     expect(members("traefik-public")).toEqual(["traefik"]);
     expect(members("frontend").sort()).toEqual(["gateway", "grafana", "storefront", "traefik"]);
-    expect(members("backend").sort()).toEqual([...APP_SERVICES].sort());
+    // Payment calls no service and no service calls it: it has no business on `backend`.
+    expect(members("backend").sort()).toEqual(APP_SERVICES.filter((n) => n !== "payment").sort());
     expect(members("data")).not.toContain("storefront");
     for (const store of DATA_STORES) expect(networksOf(containers.get(store)!)).toContain("data");
     for (const n of members("data"))
@@ -108,6 +109,29 @@ describe("the dev stack on one Docker host", () => {
     // Other workloads reach a container by its workload name on every network it joins.
     for (const [name, c] of containers) {
       for (const n of c.inputs.networksAdvanced as { aliases: string[] }[]) expect(n.aliases).toEqual([name]);
+    }
+  });
+
+  it("gives no container the Docker socket; Promtail reads the engine's log files, read-only", () => {
+    for (const [name, c] of containers) {
+      const binds = (c.inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter(
+        (v) => v.hostPath,
+      );
+      expect(JSON.stringify(binds), name).not.toContain("docker.sock");
+      if (name === "promtail")
+        expect(binds).toEqual([
+          {
+            hostPath: "/var/lib/docker/containers",
+            containerPath: "/var/lib/docker/containers",
+            readOnly: true,
+          },
+        ]);
+      else expect(binds, name).toEqual([]);
+      // Every line a container logs carries what Promtail labels it by.
+      expect(c.inputs.logOpts, name).toMatchObject({
+        labels: "com.shopstream.stack,com.shopstream.workload,com.shopstream.tier",
+        tag: "{{.Name}}",
+      });
     }
   });
 

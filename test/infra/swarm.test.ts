@@ -87,6 +87,18 @@ describe("the same model as Swarm services", () => {
 
   it("runs the log collector on every node", () => {
     expect(services.get("promtail")!.inputs.mode).toEqual({ global: true });
+    // One per node, each tailing its node's log files; no task gets the Docker socket.
+    for (const [name, svc] of services) {
+      const mounts = svc.inputs.taskSpec.containerSpec.mounts as { type: string; source?: string }[];
+      expect(JSON.stringify(mounts), name).not.toContain("docker.sock");
+      expect(svc.inputs.taskSpec.logDriver.options, name).toMatchObject({ tag: "{{.Name}}" });
+    }
+    expect(services.get("promtail")!.inputs.taskSpec.containerSpec.mounts).toContainEqual({
+      type: "bind",
+      source: "/var/lib/docker/containers",
+      target: "/var/lib/docker/containers",
+      readOnly: true,
+    });
   });
 
   it("delivers secrets as Docker secrets and generated files as Docker configs", () => {

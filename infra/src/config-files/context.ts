@@ -11,8 +11,8 @@ export interface ConfigFileContext {
    */
   scrapeDiscovery(workload: Workload, port: number): Record<string, unknown>;
   /**
-   * How Promtail discovers the containers whose logs it ships: the Docker API, or the pods of
-   * these Kubernetes namespaces (log files on each node).
+   * How Promtail finds the logs it ships: the Docker engine's `json-file` logs on each host, or
+   * the pods of these Kubernetes namespaces (log files on each node).
    */
   logDiscovery: "docker" | { kubernetes: { namespaces: string[] } };
   edge: EdgeOptions;

@@ -58,10 +58,22 @@ export function lokiConfig(ctx: ConfigFileContext): Record<string, unknown> {
 }
 
 /**
- * Promtail: discovers this stack's containers through the Docker API (socket mounted read-only),
- * or on Kubernetes the pods of the platform's namespaces (their log files on its node), labels
- * each stream with its service, container and stream, and lifts the JSON `level` our services
- * log into a label.
+ * Where the Docker engine keeps each container's `json-file` log, on the host and (bind-mounted
+ * read-only at the same path) in Promtail: `<dir>/<id>/<id>-json.log`.
+ */
+export const DOCKER_CONTAINERS_DIR = "/var/lib/docker/containers";
+
+/**
+ * The container labels every log line carries in its `attrs` (the `json-file` driver's `labels`
+ * option), so that Promtail can label streams without asking the Docker API.
+ */
+export const LOGGED_LABELS = [LABELS.stack, LABELS.workload, LABELS.tier] as const;
+
+/**
+ * Promtail: on Docker, tails the engine's `json-file` logs and keeps the lines of this stack's
+ * containers (their labels ride in each line); on Kubernetes, the pods of the platform's
+ * namespaces (their log files on its node). Labels each stream with its service, container and
+ * stream, and lifts the JSON `level` our services log into a label.
  */
 export function promtailConfig(ctx: ConfigFileContext): Record<string, unknown> {
   const promtail = workload(ctx.platform, "promtail");
@@ -78,26 +90,42 @@ export function promtailConfig(ctx: ConfigFileContext): Record<string, unknown> 
   };
 }
 
+/**
+ * The engine's log files, read directly: no Docker API (a read-only socket still grants the whole
+ * API, i.e. root on the host). Each line is `{"log", "stream", "attrs", "time"}`; `attrs` holds
+ * the container's labels (`LOGGED_LABELS`) and its name (the `tag` option). Lines of other stacks'
+ * or other containers are dropped; the line kept is the process's own output at its own time.
+ */
 function dockerLogScrape(env: string): Record<string, unknown>[] {
-  const meta = (label: string) => `__meta_docker_container_label_${label.replace(/[^A-Za-z0-9]/g, "_")}`;
+  const attr = (label: string) => `attrs."${label}"`;
   return [
     {
       job_name: "containers",
-      docker_sd_configs: [
+      static_configs: [
+        { targets: ["localhost"], labels: { __path__: `${DOCKER_CONTAINERS_DIR}/*/*-json.log` } },
+      ],
+      pipeline_stages: [
         {
-          host: "unix:///var/run/docker.sock",
-          refresh_interval: "10s",
-          filters: [{ name: "label", values: [`${LABELS.stack}=${env}`] }],
+          json: {
+            expressions: {
+              output: "log",
+              stream: "stream",
+              time: "time",
+              stack: attr(LABELS.stack),
+              service: attr(LABELS.workload),
+              tier: attr(LABELS.tier),
+              container: "attrs.tag",
+            },
+          },
         },
+        { labels: { stack: null, service: null, tier: null, stream: null, container: null } },
+        { match: { selector: `{stack!="${env}"}`, action: "drop", drop_counter_reason: "other_stack" } },
+        { labeldrop: ["filename"] },
+        { timestamp: { source: "time", format: "RFC3339Nano" } },
+        { output: { source: "output" } },
+        { json: { expressions: { level: "level" } } },
+        { labels: { level: null } },
       ],
-      relabel_configs: [
-        { source_labels: [meta(LABELS.workload)], target_label: "service" },
-        { source_labels: [meta(LABELS.tier)], target_label: "tier" },
-        { source_labels: ["__meta_docker_container_name"], regex: "/(.*)", target_label: "container" },
-        { source_labels: ["__meta_docker_container_log_stream"], target_label: "stream" },
-        { target_label: "stack", replacement: env },
-      ],
-      pipeline_stages: [{ json: { expressions: { level: "level" } } }, { labels: { level: null } }],
     },
   ];
 }

@@ -3,7 +3,7 @@
  * renderings. No Pulumi resources here: the components in this folder only assemble what these
  * functions return.
  */
-import { LABELS } from "../config-files/index.js";
+import { DOCKER_CONTAINERS_DIR, LABELS, LOGGED_LABELS } from "../config-files/index.js";
 import type { SecretName, Workload } from "../model/index.js";
 import { containerResolver, firstPort, secretsOf } from "../model/index.js";
 
@@ -198,3 +198,20 @@ export function swarmUpdatePolicy(w: Workload) {
     },
   };
 }
+
+/**
+ * `json-file` options of every container: bounded rotation, and the labels and name Promtail
+ * reads from each line (it tails these files instead of asking the Docker API).
+ */
+export const DOCKER_LOG_OPTIONS: Record<string, string> = {
+  "max-size": "10m",
+  "max-file": "3",
+  labels: LOGGED_LABELS.join(","),
+  tag: "{{.Name}}",
+};
+
+/**
+ * What the log collector mounts from the host: the engine's log files, read-only. Never the
+ * Docker socket: even read-only it grants the whole API (root on the host).
+ */
+export const CONTAINER_LOGS_MOUNT = { hostPath: DOCKER_CONTAINERS_DIR, containerPath: DOCKER_CONTAINERS_DIR };

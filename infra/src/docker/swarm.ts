@@ -6,6 +6,8 @@ import { containerResolver, renderEnv } from "../model/index.js";
 import type { DockerTargetContext } from "./context.js";
 import { objectName } from "./context.js";
 import {
+  CONTAINER_LOGS_MOUNT,
+  DOCKER_LOG_OPTIONS,
   filesOf,
   healthcheckTest,
   healthcheckTiming,
@@ -112,8 +114,8 @@ export class SwarmWorkload extends pulumi.ComponentResource {
                 ? [
                     {
                       type: "bind",
-                      source: "/var/run/docker.sock",
-                      target: "/var/run/docker.sock",
+                      source: CONTAINER_LOGS_MOUNT.hostPath,
+                      target: CONTAINER_LOGS_MOUNT.containerPath,
                       readOnly: true,
                     },
                   ]
@@ -136,7 +138,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
           },
           restartPolicy: policy.restartPolicy,
           ...(placement ? { placement } : {}),
-          logDriver: { name: "json-file", options: { "max-size": "10m", "max-file": "3" } },
+          logDriver: { name: "json-file", options: DOCKER_LOG_OPTIONS },
         },
         updateConfig: policy.updateConfig,
         rollbackConfig: policy.rollbackConfig,

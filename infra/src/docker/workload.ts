@@ -6,7 +6,9 @@ import { containerResolver, firstPort, renderEnv } from "../model/index.js";
 import type { DockerTargetContext } from "./context.js";
 import { fileContent, objectName } from "./context.js";
 import {
+  CONTAINER_LOGS_MOUNT,
   cpuLimit,
+  DOCKER_LOG_OPTIONS,
   fileDirectories,
   filesOf,
   healthcheckTest,
@@ -104,7 +106,7 @@ export class DockerWorkload extends pulumi.ComponentResource {
         stopTimeout: w.stopGracePeriodSeconds,
         destroyGraceSeconds: w.stopGracePeriodSeconds,
         logDriver: "json-file",
-        logOpts: { "max-size": "10m", "max-file": "3" },
+        logOpts: DOCKER_LOG_OPTIONS,
         networksAdvanced: [
           ...w.networks.map((n) => ({ name: ctx.networks[n].name, aliases: [w.name] })),
           ...(debug && ctx.debugNetwork ? [{ name: ctx.debugNetwork.name, aliases: [w.name] }] : []),
@@ -115,9 +117,7 @@ export class DockerWorkload extends pulumi.ComponentResource {
           // by Docker's own `<container>:ro` syntax: the provider ignores `readOnly` on volumes
           // taken from another container and would mount them writable.
           ...(carrier ? [{ fromContainer: pulumi.interpolate`${carrier.id}:ro` }] : []),
-          ...(w.readsContainerLogs
-            ? [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]
-            : []),
+          ...(w.readsContainerLogs ? [{ ...CONTAINER_LOGS_MOUNT, readOnly: true }] : []),
         ],
         ...(test
           ? {

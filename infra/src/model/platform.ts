@@ -236,7 +236,12 @@ export function serviceSecrets(workloads: Workload[]): SecretSpec[] {
   return out;
 }
 
-function appWorkload(spec: AppSpec, s: PlatformSettings, callers: Map<string, InternalRoute[]>): Workload {
+function appWorkload(
+  spec: AppSpec,
+  s: PlatformSettings,
+  callers: Map<string, InternalRoute[]>,
+  called: Set<string>,
+): Workload {
   const env: Record<string, EnvValue> = {
     NODE_ENV: "production",
     PORT: String(APP_PORTS[spec.name]),
@@ -339,7 +344,9 @@ function appWorkload(spec: AppSpec, s: PlatformSettings, callers: Map<string, In
     extraSecrets: [],
     networks: [
       ...(spec.networksExtra?.includes("frontend") ? (["frontend"] as const) : []),
-      "backend",
+      // Service-to-service HTTP: only for those that call another service or are called by one
+      // (payment talks to the broker and its database alone).
+      ...(spec.calls?.length || called.has(spec.name) ? (["backend"] as const) : []),
       ...(usesData ? (["data"] as const) : []),
       // Scraped by Prometheus over `metrics`: no app service reaches Grafana, Loki or the edge's
       // admin port.
@@ -590,7 +597,8 @@ function appServices(s: PlatformSettings): Workload[] {
       }
     }
   }
-  return specs.map((spec) => appWorkload(spec, s, callers));
+  const called = new Set(specs.flatMap((x) => x.calls ?? []));
+  return specs.map((spec) => appWorkload(spec, s, callers, called));
 }
 
 function storefront(s: PlatformSettings): Workload {
@@ -934,6 +942,9 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       scrape: { port: "http", path: "/metrics" },
       resources: { cpuMillis: scale(50), memoryMiB: scale(128) },
       dependsOn: ["loki"],
+      // The engine's log files (Docker) and pods' logs (Kubernetes) are root's, mode 0640 in
+      // 0710 folders: it reads them as root with every capability dropped, read-only, and never
+      // through the Docker socket (even read-only, that is the whole API: root on the host).
       readsContainerLogs: true,
       user: "0:0",
       readOnlyRootFilesystem: true,
