@@ -423,6 +423,7 @@ async function logLineProblems(
   };
   const expressions = parsed.scrape_configs[0]?.pipeline_stages[0]?.json?.expressions ?? {};
   const problems: string[] = [];
+  let checked = 0;
   for (const [name, id] of created) {
     const info = await inspect(id);
     if (!info.LogPath) continue;
@@ -433,6 +434,7 @@ async function logLineProblems(
       continue; // a remote engine's files are not here to read
     }
     if (!first) continue;
+    checked++;
     const line = JSON.parse(first) as unknown;
     const got = (key: string) => (expressions[key] ? jmespath.search(line, expressions[key]) : undefined);
     const want = {
@@ -446,6 +448,8 @@ async function logLineProblems(
         problems.push(`${name}: Promtail would read ${key}=${String(got(key))}, not ${value}`);
     }
   }
+  // The engine runs here (its socket is local): its log files must have been read.
+  if (checked === 0) problems.push("no container's log file could be read to check Promtail's pipeline");
   return problems;
 }
 
