@@ -432,10 +432,24 @@ function appServices(s: PlatformSettings): Workload[] {
     {
       name: "gateway",
       description: "`/api/*` entry: routing, JWT check, rate limits, request ids, CORS, WebSockets",
-      // rate-limiter-flexible: its consume script (set, incrby, pttl, expire), get and delete.
+      // rate-limiter-flexible: its consume script (set, incrby, pttl, expire), get and delete;
+      // product's catalog changes, which empty its catalog cache.
       redis: {
         keys: ["ratelimit"],
-        commands: ["eval", "set", "incrby", "pttl", "expire", "get", "del", "multi", "exec"],
+        channels: ["catalog:changed"],
+        commands: [
+          "eval",
+          "set",
+          "incrby",
+          "pttl",
+          "expire",
+          "get",
+          "del",
+          "multi",
+          "exec",
+          "subscribe",
+          "unsubscribe",
+        ],
       },
       verifiesTokens: true,
       calls: ["auth", "product", "cart", "order", "notification", "analytics"],
@@ -461,10 +475,11 @@ function appServices(s: PlatformSettings): Workload[] {
       name: "auth",
       description: "Users, passwords, access and refresh tokens, JWKS, roles",
       database: "auth",
-      // Login throttle (multi, set, incr, pttl; a script: del, exists, decr), revoked access
-      // tokens (set, exists), refresh tokens (hget, hset, del; a script: exists, expire).
+      // Login throttle (scripts: get, incr, decr, decrby, pttl, expire, pexpire, del, exists),
+      // owner notices (set), revoked access tokens (set, exists), refresh tokens (multi: set,
+      // hset, expire; hget, del; a rotation script: hget, hset, exists, expire, del).
       redis: {
-        keys: ["login-attempts", "revoked-access-token", "refresh-token", "refresh-family"],
+        keys: ["login-attempts", "owner-notice", "revoked-access-token", "refresh-token", "refresh-family"],
         commands: [
           "multi",
           "exec",
@@ -472,8 +487,10 @@ function appServices(s: PlatformSettings): Workload[] {
           "get",
           "incr",
           "decr",
+          "decrby",
           "pttl",
           "expire",
+          "pexpire",
           "exists",
           "del",
           "hget",
@@ -499,8 +516,13 @@ function appServices(s: PlatformSettings): Workload[] {
       name: "product",
       description: "Catalog, stock reservations, search, images, read cache",
       database: "product",
-      // The read cache: a version counter and versioned entries.
-      redis: { keys: ["catalog"], commands: ["get", "set", "incr"] },
+      // The read cache: a version counter and versioned entries; a change is announced to the
+      // gateways' caches.
+      redis: {
+        keys: ["catalog"],
+        channels: ["catalog:changed"],
+        commands: ["mget", "set", "multi", "incr", "publish", "exec"],
+      },
       rabbitmq: true,
       verifiesTokens: true,
       env: productEnv,
