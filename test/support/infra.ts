@@ -25,6 +25,9 @@ export async function rootConnection(database?: string) {
     ...TEST_INFRA.mariadb,
     ...(database ? { database } : {}),
     bigIntAsNumber: true,
+    // The connector's default (1 s) is shorter than a socket takes on a loaded 2-core machine;
+    // the services' pools allow 5 s (services/runtime/src/db.ts). An upper bound, not a wait.
+    connectTimeout: 10_000,
   });
 }
 
