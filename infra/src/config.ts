@@ -61,12 +61,12 @@ const registryHost = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, 
 });
 
 /**
- * Every setting, with the documentation a user reads in the README. Keys are set with
+ * Every setting, with the documentation a user reads in docs/configuration.md. Keys are set with
  * `pulumi config set <key> <value>` (structured keys with `--path`, e.g. `docker.swarm`).
  */
 export const CONFIG_DOCS = {
   target:
-    "Where the platform runs: `docker` (one host or a Swarm) or `kubernetes` (the cluster of a kubeconfig context, see the README).",
+    "Where the platform runs: `docker` (one host or a Swarm) or `kubernetes` (the cluster of a kubeconfig context, see docs/kubernetes.md).",
   "docker.swarm":
     "`true` renders every workload as a Swarm service (`docker swarm init` first); `false` runs containers on one host.",
   "docker.host":

@@ -11,7 +11,7 @@ import { api, isProblem } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { adminSession, login, registerUser, type Session, uniqueEmail } from "../support/users.js";
 
-// DESIGN section 4 as a shopper and an admin meet it: every call goes through the gateway's /api,
+// The public API (docs/architecture.md) as a shopper and an admin meet it: every call goes through the gateway's /api,
 // with the real auth (tokens, JWKS), product (seeded demo catalog) and cart services behind it.
 
 interface Product {

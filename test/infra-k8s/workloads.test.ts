@@ -31,7 +31,7 @@ beforeAll(async () => {
 const workload = (name: string) => platform.workloads.find((w) => w.name === name)!;
 
 describe("the prod stack on Kubernetes", () => {
-  it("runs every part of DESIGN section 1, each from one controller in the platform's namespaces", () => {
+  it("runs every part of docs/architecture.md, each from one controller in the platform's namespaces", () => {
     const controllers = run.resources.filter((r) => CONTROLLERS.includes(r.type));
     expect(controllers.map((r) => r.inputs.metadata.name).sort()).toEqual([...DESIGN_PARTS].sort());
     for (const r of controllers) {

@@ -54,8 +54,8 @@ describe("stack configuration", () => {
     for (const key of KNOWN_KEYS) expect(documented, key).toContain(key);
   });
 
-  it("the README explains every key", () => {
-    const doc = readFileSync("README.md", "utf8");
+  it("docs/configuration.md explains every key", () => {
+    const doc = readFileSync("docs/configuration.md", "utf8");
     for (const key of Object.keys(CONFIG_DOCS)) expect(doc, key).toContain(`\`${key}\``);
   });
 });

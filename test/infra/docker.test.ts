@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 
 describe("the dev stack on one Docker host", () => {
-  it("runs every part of the design as a container from its own image", () => {
+  it("runs every part of docs/architecture.md as a container from its own image", () => {
     expect([...containers.keys()].sort()).toEqual([...DESIGN_PARTS].sort());
     const built = run.ofType(TYPES.image);
     expect(built.map((i) => i.name.replace(/^shopstream-|-image$/g, "")).sort()).toEqual(
@@ -86,7 +86,7 @@ describe("the dev stack on one Docker host", () => {
     });
   });
 
-  it("attaches each workload to exactly the networks the design gives it", () => {
+  it("attaches each workload to exactly the networks of docs/architecture.md", () => {
     const members = (net: string) =>
       [...containers].filter(([, c]) => networksOf(c).includes(net)).map(([n]) => n);
     expect(members("traefik-public")).toEqual(["traefik"]);

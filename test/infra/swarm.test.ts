@@ -45,7 +45,7 @@ describe("the same model as Swarm services", () => {
     ]);
   });
 
-  it("uses overlay networks that no stray container can attach to, internal as the design says", () => {
+  it("uses overlay networks that no stray container can attach to, internal as docs/architecture.md says", () => {
     for (const n of run.ofType(TYPES.network)) {
       expect(n.inputs.driver).toBe("overlay");
       expect(n.inputs.attachable).toBe(false);

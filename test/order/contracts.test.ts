@@ -18,7 +18,7 @@ describe("order and payment follow the platform's contracts", () => {
     });
   });
 
-  it("an order moves only along DESIGN's arrows", () => {
+  it("an order moves only along the arrows of docs/architecture.md", () => {
     const allowed = new Set([
       "pending>paid",
       "pending>payment_failed",

@@ -151,7 +151,7 @@ export function alertmanagerConfig(): Record<string, unknown> {
       },
     ],
     // Receivers without integrations: alerts are visible in Alertmanager and Grafana. Add
-    // e-mail, Slack or webhook settings here to notify someone (README, "Deploying with Pulumi").
+    // e-mail, Slack or webhook settings here to notify someone (docs/operations.md, "Alerts").
     receivers: [{ name: "operators" }, { name: "on-call" }],
   };
 }

@@ -3,7 +3,7 @@
  * when its env points at it (a URL, host or port), when a config file it mounts names it (Grafana's
  * data sources, Prometheus's scrape jobs, Promtail's Loki), or when it is the edge and the other
  * one has a public route. NetworkPolicies allow exactly these flows, and each must run inside a
- * network the two share (DESIGN section 1), or the model is inconsistent and the program stops.
+ * network the two share (docs/architecture.md, "Networks"), or the model is inconsistent and the program stops.
  */
 import type { ConfigFileContext } from "../config-files/index.js";
 import { renderConfigFile } from "../config-files/index.js";

@@ -883,7 +883,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
         // networks outside those ranges do not have, and stops Alertmanager from starting).
         "--cluster.listen-address=",
       ],
-      // Traefik reaches it over `monitoring`; DESIGN keeps it off `frontend`.
+      // Traefik reaches it over `monitoring`; the network plan (docs/architecture.md) keeps it off `frontend`.
       networks: ["monitoring"],
       volumes: [{ name: "alertmanager-data", mountPath: "/alertmanager", sizeGi: 1 }],
       configFiles: [{ name: "alertmanager-config", mountPath: "/etc/alertmanager/alertmanager.yml" }],

@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url);
 let amqp: typeof amqpManager | undefined;
 const loadAmqp = () => (amqp ??= require("amqp-connection-manager") as typeof amqpManager);
 
-/** The envelope of every event on `shopstream.events` (DESIGN section 5). */
+/** The envelope of every event on `shopstream.events` (docs/architecture.md, "The event flow"). */
 export interface EventEnvelope<T = Record<string, unknown>> {
   id: string;
   type: string;

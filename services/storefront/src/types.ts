@@ -1,4 +1,4 @@
-// Shapes of the public API (DESIGN.md section 4), as the storefront reads them.
+// Shapes of the public API (docs/architecture.md, "The public API in brief"), as the storefront reads them.
 
 export type Role = "customer" | "admin";
 

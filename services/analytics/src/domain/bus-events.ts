@@ -2,7 +2,7 @@ import { type EventEnvelope, parseEventData } from "@shopstream/runtime";
 import { z } from "zod";
 import type { Increment } from "./increments.js";
 
-/** The status an `order.*` event moves an order to (DESIGN section 4). */
+/** The status an `order.*` event moves an order to (docs/architecture.md, "The public API in brief"). */
 const ORDER_STATUS_BY_TYPE: Record<string, string> = {
   "order.created": "pending",
   "order.paid": "paid",

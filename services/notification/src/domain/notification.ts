@@ -45,6 +45,6 @@ export function notificationFromEvent(event: EventEnvelope): { userId: string; n
   };
 }
 
-/** The message pushed to a client: exactly DESIGN's `{type, orderId, status, at}` plus the event id. */
+/** The message pushed to a client: the `{type, orderId, status, at}` of docs/architecture.md plus the event id. */
 export const toMessage = (n: Notification) =>
   JSON.stringify({ id: n.id, type: n.type, orderId: n.orderId, status: n.status, at: n.at });

@@ -11,7 +11,7 @@ export const ORDER_STATUSES = [
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /**
- * The order state machine (DESIGN section 4). A paid order cannot be cancelled: that would
+ * The order state machine (docs/architecture.md, "The public API in brief"). A paid order cannot be cancelled: that would
  * need a refund, and refunds are out of scope of the mock payment processor.
  */
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {

@@ -18,7 +18,7 @@ import { useStore } from "../store";
 import { announce } from "../toasts";
 import type { Cart, CartItem } from "../types";
 
-/** The mock payment processor's test tokens (DESIGN.md section 4), with what each one does. */
+/** The mock payment processor's test tokens (docs/architecture.md, "The public API in brief"), with what each one does. */
 export const PAYMENT_TOKENS: { token: string; label: string; effect: string }[] = [
   { token: "tok_visa", label: "Test Visa card", effect: "The payment succeeds and the order is paid." },
   {
