@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Tests import workspace packages from their TypeScript sources (the "source" export
 // condition), so `npm test` needs no build step.
@@ -7,6 +7,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    // On the shared Docker engine: `npm run test:stores` (vitest.engine.config.ts), under the lock.
+    exclude: [...configDefaults.exclude, "test/**/*.engine.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
