@@ -370,6 +370,7 @@ describe("checkout retries", () => {
         unitPriceCents: 1250,
         quantity: 2,
         lineTotalCents: 2500,
+        available: true,
         currency: "EUR",
         stock: 5,
         imageUrl: null,
@@ -423,6 +424,7 @@ describe("the catalog's sort menu", () => {
 describe("an order's status on screen", () => {
   const order = (status: Order["status"]): Order => ({
     id: "o-1",
+    userId: "u-1",
     status,
     totalCents: 100,
     currency: "EUR",

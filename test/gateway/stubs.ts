@@ -119,7 +119,7 @@ export async function startEchoUpstream() {
     seen.push(record);
     if (req.url?.startsWith("/products/stalls")) {
       // Starts an answer, then goes silent for good.
-      res.writeHead(200, { "content-type": "application/json" });
+      res.writeHead(200, { "content-type": "application/json", "x-stand-in": "echo" });
       res.write('{"items":[');
       return;
     }
@@ -128,7 +128,8 @@ export async function startEchoUpstream() {
       res.end(JSON.stringify({ type: "about:blank", title: "Internal Server Error", status: 500 }));
       return;
     }
-    res.writeHead(200, { "content-type": "application/json", "x-upstream": "echo" });
+    // `x-stand-in`: the contract check (test/support/contract.ts) skips what no real service said.
+    res.writeHead(200, { "content-type": "application/json", "x-upstream": "echo", "x-stand-in": "echo" });
     res.end(JSON.stringify(record));
   });
   const sockets = track(server);

@@ -1,3 +1,5 @@
+import { contractViolation } from "./contract.js";
+
 export interface ApiResponse {
   status: number;
   headers: Headers;
@@ -31,6 +33,18 @@ export async function api(url: string, request: ApiRequest = {}): Promise<ApiRes
   const text = await res.text();
   let parsed: unknown = text;
   if (/json/.test(res.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);
+  // A stand-in upstream (test/gateway/stubs.ts) marks its answers: they are not the API's.
+  if (!res.headers.has("x-stand-in")) {
+    const violation = contractViolation({
+      method: request.method ?? (body ? "POST" : "GET"),
+      path: new URL(url).pathname,
+      status: res.status,
+      contentType: res.headers.get("content-type") ?? "",
+      text,
+      body: parsed,
+    });
+    if (violation) throw new Error(`The answer breaks the API's OpenAPI document: ${violation}`);
+  }
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 

@@ -4,6 +4,7 @@ import { configSchema, type GatewayConfig } from "./config.js";
 import { createRateLimits } from "./data-access/rate-limits.js";
 import { createCircuitBreaker } from "./domain/circuit-breaker.js";
 import { UPSTREAMS, type Upstream } from "./domain/routes.js";
+import { apiDocsRoutes } from "./entry-points/http/api-docs.js";
 import { apiRoutes } from "./entry-points/http/api-routes.js";
 import { createCatalogCache } from "./entry-points/http/catalog-cache.js";
 import { catalogHotPath } from "./entry-points/http/hot-path.js";
@@ -135,6 +136,7 @@ export const gatewayService = defineService({
         clientOf,
       }),
       routes(app) {
+        apiDocsRoutes(app);
         apiRoutes(app, {
           verifier,
           rateLimits,

@@ -1,3 +1,4 @@
+export * from "./api-spec.js";
 export * from "./auth.js";
 export * from "./config.js";
 export * from "./db.js";

@@ -154,7 +154,8 @@ export function createApiClient(options: ApiClientOptions) {
     return refreshing;
   }
 
-  async function request<T>(path: string, request: RequestOptions = {}): Promise<T> {
+  /** Sends with the session's token; on a 401, refreshes once and sends again. */
+  async function exchange(path: string, request: RequestOptions): Promise<Response> {
     const token = request.auth === false ? undefined : options.session.get()?.accessToken;
     let response = await send(path, request, token);
     if (response.status === 401 && token) {
@@ -165,12 +166,32 @@ export function createApiClient(options: ApiClientOptions) {
         throw new ApiError({ status: 401, title: "Signed out", detail: SESSION_ENDED });
       }
     }
+    return response;
+  }
+
+  async function request<T>(path: string, request: RequestOptions = {}): Promise<T> {
+    const response = await exchange(path, request);
     if (!response.ok) throw await problemFrom(response);
     const text = response.status === 204 ? "" : await response.text();
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  return { request, refreshSession };
+  /**
+   * A `fetch` for the typed client (openapi-fetch): the same token, refresh and network-error
+   * handling as `request`, for a Request the typed client built under `baseUrl`.
+   */
+  async function fetchRequest(input: Request, { auth = true }: { auth?: boolean } = {}): Promise<Response> {
+    const url = new URL(input.url);
+    const base = new URL(options.baseUrl, url).pathname;
+    const path = url.pathname.slice(base.length) + url.search;
+    // The body's type travels on the Blob (`send` sets Content-Type from it).
+    const headers = Object.fromEntries([...input.headers].filter(([name]) => name !== "content-type"));
+    const rawBody = input.body === null ? undefined : await input.blob();
+    const method = input.method as RequestOptions["method"];
+    return exchange(path, { method, headers, rawBody, auth, signal: input.signal });
+  }
+
+  return { request, refreshSession, fetch: fetchRequest };
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;
@@ -187,20 +208,26 @@ const FALLBACK_DETAIL: Record<number, string> = {
 };
 
 async function problemFrom(response: Response): Promise<ApiError> {
+  let problem: unknown;
+  if ((response.headers.get("Content-Type") ?? "").includes("json")) {
+    try {
+      problem = await response.json();
+    } catch {
+      // A body that is not JSON after all: fall back to the generic message.
+    }
+  }
+  return apiErrorOf(response, problem);
+}
+
+/** The ApiError of a failed answer, from its problem body when it has one. */
+export function apiErrorOf(response: Pick<Response, "status" | "statusText">, body: unknown): ApiError {
   const status = response.status;
   const generic =
     FALLBACK_DETAIL[status] ??
     (status >= 500
       ? "The shop is having trouble right now. Please try again in a moment."
       : "Something went wrong.");
-  let problem: Partial<ProblemInit> = {};
-  if ((response.headers.get("Content-Type") ?? "").includes("json")) {
-    try {
-      problem = (await response.json()) as Partial<ProblemInit>;
-    } catch {
-      // A body that is not JSON after all: fall back to the generic message.
-    }
-  }
+  const problem = (typeof body === "object" && body !== null ? body : {}) as Partial<ProblemInit>;
   return new ApiError({
     status,
     title: typeof problem.title === "string" ? problem.title : response.statusText || "Error",

@@ -12,17 +12,21 @@ import type { AccessTokens } from "../domain/access-tokens.js";
 import type { Accounts, Session } from "../domain/accounts.js";
 import { emailSchema, nameSchema, PASSWORD_MAX, passwordSchema } from "../domain/user.js";
 
-const registerBody = z.strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema });
+export const registerBody = z.strictObject({
+  email: emailSchema,
+  password: passwordSchema,
+  name: nameSchema,
+});
 // A login is checked against the password as it was set: only an absurd length is refused here.
-const loginBody = z.strictObject({
+export const loginBody = z.strictObject({
   email: emailSchema,
   password: z.string().min(1, "is required").max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`),
 });
-const changePasswordBody = z.strictObject({
+export const changePasswordBody = z.strictObject({
   currentPassword: loginBody.shape.password,
   newPassword: passwordSchema,
 });
-const refreshTokenBody = z.strictObject({
+export const refreshTokenBody = z.strictObject({
   refreshToken: z.string().min(1, "is required").max(512, "is not a refresh token"),
 });
 
@@ -35,7 +39,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-const REGISTERED = {
+export const REGISTERED = {
   status: "accepted",
   detail:
     "Sign in with this e-mail address and password. If the address already had an account, nothing changed and its owner has been told.",

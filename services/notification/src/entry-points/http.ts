@@ -10,7 +10,7 @@ import type { Express, Request, Response } from "express";
 import { z } from "zod";
 import type { NotificationStore } from "../data-access/notification-store.js";
 
-const historyQuery = z.object({ since: z.iso.datetime({ offset: true }).optional() });
+export const historyQuery = z.object({ since: z.iso.datetime({ offset: true }).optional() });
 
 /** `GET /notifications`: the caller's history, newest first, optionally only what came after `since`. */
 export function notificationRoutes(deps: {

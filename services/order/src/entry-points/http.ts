@@ -19,14 +19,14 @@ import {
   setFulfilmentStatus,
 } from "../domain/order-actions.js";
 
-const checkoutBody = z.strictObject({ paymentToken: z.string().min(1).max(100) });
-const listQuery = z.object({
+export const checkoutBody = z.strictObject({ paymentToken: z.string().min(1).max(100) });
+export const listQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional(),
   userId: z.string().min(1).max(64).optional(),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
-const statusBody = z.strictObject({ status: z.enum(["shipped", "delivered"]) });
+export const statusBody = z.strictObject({ status: z.enum(["shipped", "delivered"]) });
 
 const MAX_KEY_LENGTH = 200;
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api";
+import { api, type ProductSort } from "../api";
 import { AddToCartButton, StockNote } from "../components/AddToCart";
 import { Empty, ErrorMessage, Loading, Money, PageTitle, ProductImage } from "../components/ui";
 import { type Async, useAsync, useTitle } from "../hooks";
@@ -10,7 +10,7 @@ import type { Page, Product } from "../types";
 export const PAGE_SIZE = 12;
 
 /** Sort orders offered to shoppers; the value is passed to the API's `sort` parameter as is. */
-export const SORTS: [string, string][] = [
+export const SORTS: [ProductSort | "", string][] = [
   ["", "Best match"],
   ["price_asc", "Price: low to high"],
   ["price_desc", "Price: high to low"],
@@ -49,6 +49,8 @@ export function CatalogPage(props: { query: URLSearchParams }) {
   const q = query.get("q") ?? "";
   const category = query.get("category") ?? "";
   const sort = query.get("sort") ?? "";
+  // A sort the API does not know (an old or edited link) is left out: best match.
+  const knownSort = SORTS.find(([value]) => value !== "" && value === sort)?.[0] || undefined;
   const min = query.get("min") ?? "";
   const max = query.get("max") ?? "";
   const page = Math.max(1, Number(query.get("page")) || 1);
@@ -62,7 +64,7 @@ export function CatalogPage(props: { query: URLSearchParams }) {
         {
           q,
           category,
-          sort,
+          sort: knownSort,
           minPrice: unitsToCents(min),
           maxPrice: unitsToCents(max),
           page,
