@@ -42,35 +42,39 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI === "true")("the API docs 
     page.on("console", (msg) => {
       if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
     });
+    page.setDefaultTimeout(15_000);
     page.on("request", (req) => {
       if (!req.url().startsWith(run.url) && !req.url().startsWith("data:")) elsewhere.push(req.url());
     });
 
-    await page.goto(`${run.url}/api/docs`);
-    const operation = page.locator("#operations-catalog-listProducts");
-    await operation.waitFor({ timeout: 15_000 });
-    await operation.locator(".opblock-summary-control").click();
-    await operation.locator(".try-out__btn").click();
-    await operation.locator('input[placeholder="limit"]').fill("3");
+    try {
+      await page.goto(`${run.url}/api/docs`);
+      const operation = page.locator("#operations-catalog-listProducts");
+      await operation.waitFor({ timeout: 15_000 });
+      await operation.locator(".opblock-summary-control").click();
+      await operation.locator(".try-out__btn").click();
+      await operation.locator('input[placeholder="limit"]').fill("3");
 
-    const answered = page.waitForResponse((res) => new URL(res.url()).pathname === "/api/products");
-    await operation.locator("button.execute").click();
-    const res = await answered;
-    expect(new URL(res.url()).origin).toBe(run.url);
-    expect(res.status()).toBe(200);
+      const answered = page.waitForResponse((res) => new URL(res.url()).pathname === "/api/products");
+      await operation.locator("button.execute").click();
+      const res = await answered;
+      expect(new URL(res.url()).origin).toBe(run.url);
+      expect(res.status()).toBe(200);
 
-    // What the reader sees: the status and the products of the live answer.
-    const live = operation.locator(".live-responses-table .response");
-    await live.first().waitFor({ timeout: 10_000 });
-    expect((await live.locator(".response-col_status").first().textContent())?.trim()).toBe("200");
-    const body = (await operation.locator(".live-responses-table .microlight").first().textContent()) ?? "";
-    const shown = JSON.parse(body);
-    expect(shown.items).toHaveLength(3);
-    expect(shown.total).toBeGreaterThanOrEqual(30);
-    await page.screenshot({ path: join(ARTIFACTS, "api-docs.png"), fullPage: false });
+      // What the reader sees: the status and the products of the live answer.
+      const live = operation.locator(".live-responses-table .response");
+      await live.first().waitFor({ timeout: 10_000 });
+      expect((await live.locator(".response-col_status").first().textContent())?.trim()).toBe("200");
+      const body = (await operation.locator(".live-responses-table .microlight").first().textContent()) ?? "";
+      const shown = JSON.parse(body);
+      expect(shown.items).toHaveLength(3);
+      expect(shown.total).toBeGreaterThanOrEqual(30);
+    } finally {
+      await page.screenshot({ path: join(ARTIFACTS, "api-docs.png"), fullPage: false });
+    }
 
     expect(violations).toEqual([]);
     expect(elsewhere).toEqual([]);
     await page.close();
-  });
+  }, 90_000);
 });
