@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayService } from "../../services/gateway/src/service.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-import { startEchoUpstream, startTokenIssuer } from "./stubs.js";
+import { everyUpstreamAt, startEchoUpstream, startTokenIssuer } from "./stubs.js";
 
 const committed = JSON.parse(readFileSync("services/gateway/src/openapi/openapi.json", "utf8"));
 
@@ -20,13 +20,7 @@ describe("gateway: the OpenAPI document and the interactive docs", () => {
       services: { gateway: gatewayService },
       env: {
         gateway: {
-          JWKS_URL: issuer.jwksUrl,
-          AUTH_URL: echo.url,
-          PRODUCT_URL: echo.url,
-          CART_URL: echo.url,
-          ORDER_URL: echo.url,
-          NOTIFICATION_URL: echo.url,
-          ANALYTICS_URL: echo.url,
+          ...everyUpstreamAt(echo.url, issuer.jwksUrl),
         },
       },
     });

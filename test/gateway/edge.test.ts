@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayService } from "../../services/gateway/src/service.js";
 import { api, isProblem } from "../support/http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-import { startEchoUpstream, startTokenIssuer } from "./stubs.js";
+import { everyUpstreamAt, startEchoUpstream, startTokenIssuer } from "./stubs.js";
 
 /** A raw request, so that paths reach the gateway exactly as written (fetch normalises `..`). */
 function rawRequest(
@@ -52,13 +52,7 @@ describe("gateway: routing, tokens and edge headers", () => {
       services: { gateway: gatewayService },
       env: {
         gateway: {
-          JWKS_URL: issuer.jwksUrl,
-          AUTH_URL: echo.url,
-          PRODUCT_URL: echo.url,
-          CART_URL: echo.url,
-          ORDER_URL: echo.url,
-          NOTIFICATION_URL: echo.url,
-          ANALYTICS_URL: echo.url,
+          ...everyUpstreamAt(echo.url, issuer.jwksUrl),
           CORS_ORIGINS: `${ORIGIN},http://localhost:5173`,
           BODY_LIMIT_BYTES: String(1024 * 1024),
           UPLOAD_LIMIT_BYTES: String(6 * 1024 * 1024),

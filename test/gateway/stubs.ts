@@ -136,6 +136,17 @@ export async function startEchoUpstream() {
   return { url: await listen(server), seen, close: closer(server, sockets) };
 }
 
+/** The gateway's env with every service behind one upstream (an echo) and tokens from `issuer`. */
+export const everyUpstreamAt = (url: string, jwksUrl: string) => ({
+  JWKS_URL: jwksUrl,
+  AUTH_URL: url,
+  PRODUCT_URL: url,
+  CART_URL: url,
+  ORDER_URL: url,
+  NOTIFICATION_URL: url,
+  ANALYTICS_URL: url,
+});
+
 /** An upstream that accepts connections and requests but never answers. */
 export async function startSilentUpstream() {
   let received = 0;
