@@ -152,6 +152,7 @@ async function main() {
       "",
       bold(`ShopStream is ready in ${run.readySeconds.toFixed(1)} s`),
       `  Shop and API:  ${run.url}   (API under ${run.url}/api)`,
+      `  API docs:      ${run.url}/api/docs   (OpenAPI 3.1: ${run.url}/api/openapi.json)`,
       `  Admin:         ${run.adminEmail}   (SHOPSTREAM_ADMIN_EMAIL, else generated once and kept in ${join(stateDir, "admin-email")})`,
       `  Password:      ${credentials}`,
       ...(run.platform.settings.rateLimits === "lifted"
