@@ -240,8 +240,11 @@ describe("releasing a reservation", () => {
     expect(await stockOf(p.id)).toBe(6);
     const never = randomUUID();
     expect((await release(never)).body).toEqual({ orderId: never, released: false });
-    // A released order is not reserved again by a late retry of its reservation.
-    expect((await reserve(orderId, [{ productId: p.id, quantity: 4 }])).status).toBe(200);
+    // A released reservation is never answered as held: a late retry of it is refused (410)
+    // and takes nothing, so the order service cannot mistake it for stock it holds.
+    const late = await reserve(orderId, [{ productId: p.id, quantity: 4 }]);
+    expect(isProblem(late, 410)).toBe(true);
+    expect(late.body.type).toBe("https://shopstream.dev/problems/reservation-released");
     expect(await stockOf(p.id)).toBe(6);
     expect(isProblem(await release("not-an-order"), 400)).toBe(true);
   });

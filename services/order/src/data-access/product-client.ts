@@ -22,7 +22,9 @@ export type ReservationResult =
   /** A line is short: nothing was reserved. */
   | { kind: "short"; productId: string; available: number | undefined }
   /** A line names a product that no longer exists: nothing was reserved. */
-  | { kind: "unknown-product"; productId: string };
+  | { kind: "unknown-product"; productId: string }
+  /** This order id's reservation was released: nothing is held, and it cannot be reserved again. */
+  | { kind: "released" };
 
 export interface StockReserver {
   /**
@@ -62,6 +64,7 @@ export function productClient(
         return { kind: "short", productId, available };
       }
       if (res.status === 404) return { kind: "unknown-product", productId };
+      if (res.status === 410) return { kind: "released" };
       throw new UpstreamError(`product answered ${res.status} to a reservation`);
     },
 

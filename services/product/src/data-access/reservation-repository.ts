@@ -29,6 +29,14 @@ function reservationTx(conn: DbConnection): ReservationTx {
       }
     },
 
+    async insertReleased(orderId) {
+      const result = await conn.query(
+        "INSERT IGNORE INTO reservations (order_id, status, released_at) VALUES (?, 'released', CURRENT_TIMESTAMP(3))",
+        [orderId],
+      );
+      return Number(result.affectedRows) === 1;
+    },
+
     async lockReservation(orderId) {
       const rows: { status: "reserved" | "released" }[] = await conn.query(
         "SELECT status FROM reservations WHERE order_id = ? FOR UPDATE",

@@ -33,6 +33,11 @@ export interface ReservationTx {
   claimEvent(consumer: string, eventId: string): Promise<boolean>;
   /** Creates the reservation; false when one exists for the order (then nothing is created). */
   insertReservation(orderId: string): Promise<boolean>;
+  /**
+   * Records that the order's reservation is released although it was never made (a release that
+   * overtook its reservation); false when a reservation exists already.
+   */
+  insertReleased(orderId: string): Promise<boolean>;
   /** The reservation's status, holding its row until the transaction ends. */
   lockReservation(orderId: string): Promise<"reserved" | "released" | null>;
   lines(orderId: string): Promise<ReservationLine[]>;
@@ -70,6 +75,18 @@ export type Reservations = ReturnType<typeof createReservations>;
 const unknownProduct = (productId: string) =>
   new HttpError(404, "Not Found", `There is no product ${productId}`, { productId });
 
+/**
+ * A released reservation is spent: answering it as held would let the order commit with nothing
+ * held (oversell). The order must reserve under a new order id.
+ */
+const reservationReleased = (orderId: string) =>
+  new HttpError(
+    410,
+    "Gone",
+    `The reservation of order ${orderId} was released; reserve under a new order id`,
+    { type: "https://shopstream.dev/problems/reservation-released", orderId },
+  );
+
 const notEnoughStock = (row: StockRow, requested: number) =>
   conflict(`Not enough stock for "${row.name}": ${row.stock} available, ${requested} requested`, {
     productId: row.id,
@@ -80,7 +97,13 @@ export function createReservations(deps: ReservationDeps) {
   const { store } = deps;
 
   const releaseIn = async (tx: ReservationTx, orderId: string): Promise<boolean> => {
-    if ((await tx.lockReservation(orderId)) !== "reserved") return false;
+    // A release that overtook its reservation (the order timed out on a reserve that is still on
+    // its way) leaves a released mark, so the late reserve is refused instead of holding stock
+    // that no order will ever free. When that reserve commits first, it is released as usual.
+    const status =
+      (await tx.lockReservation(orderId)) ??
+      ((await tx.insertReleased(orderId)) ? "released" : await tx.lockReservation(orderId));
+    if (status !== "reserved") return false;
     const lines = await tx.lines(orderId);
     const quantities = new Map<string, number>();
     for (const l of lines) quantities.set(l.productId, (quantities.get(l.productId) ?? 0) + l.quantity);
@@ -102,8 +125,9 @@ export function createReservations(deps: ReservationDeps) {
 
   return {
     /**
-     * Reserves every line or none. `created` is false when the order already had a reservation:
-     * the caller gets that one back, unchanged, whatever it sent this time.
+     * Reserves every line or none. `created` is false when the order already holds a reservation:
+     * the caller gets that one back, unchanged, whatever it sent this time. A reservation that was
+     * released is refused (410): it is never answered as held.
      */
     async reserve(request: ReservationRequest): Promise<{ created: boolean; reservation: Reservation }> {
       let outcome: { created: boolean; reservation: Reservation };
@@ -111,6 +135,7 @@ export function createReservations(deps: ReservationDeps) {
         outcome = await store.transaction(async (tx) => {
           const { orderId } = request;
           if (!(await tx.insertReservation(orderId))) {
+            if ((await tx.lockReservation(orderId)) !== "reserved") throw reservationReleased(orderId);
             return { created: false, reservation: { orderId, items: await tx.lines(orderId) } };
           }
           const rows = new Map(
@@ -140,8 +165,9 @@ export function createReservations(deps: ReservationDeps) {
           return { created: true, reservation: { orderId, items: lines } };
         });
       } catch (err) {
-        if (err instanceof HttpError && (err.status === 404 || err.status === 409)) {
-          deps.reservations.inc({ result: err.status === 404 ? "unknown_product" : "insufficient_stock" });
+        if (err instanceof HttpError) {
+          const result = { 404: "unknown_product", 409: "insufficient_stock", 410: "released" }[err.status];
+          if (result) deps.reservations.inc({ result });
         }
         throw err;
       }
