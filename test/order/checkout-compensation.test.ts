@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { orderService } from "@shopstream/order/service";
 import { paymentService } from "@shopstream/payment/service";
 import amqplib from "amqplib";
@@ -27,6 +28,14 @@ async function buyer(quantity = 1) {
 
 const checkout = (token: string, key: string, paymentToken = "tok_visa") =>
   api(`${orderUrl}/orders`, { token, body: { paymentToken }, headers: { "idempotency-key": key } });
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
 
 const orderCount = async (userId: string) =>
   Number(
@@ -125,6 +134,63 @@ describe("checkout compensation", () => {
           ).length,
       )
       .toBe(0);
+  });
+
+  it("a checkout slower than its lease keeps it: the sweeper cannot release its stock while it commits", async () => {
+    const user = await buyer(2);
+    const before = product.stock(LAMP.id)!;
+    const released = deferred();
+    // The reservation's answer takes longer than the lease (2 s). A sweeper that takes the key
+    // meanwhile has its release held until the order has had time to commit.
+    product.state.afterReserve = async () => {
+      product.state.afterReserve = undefined;
+      await Promise.race([released.promise, sleep(3500)]);
+    };
+    product.state.beforeRelease = async () => {
+      product.state.beforeRelease = undefined;
+      released.resolve();
+      await sleep(1000);
+    };
+    try {
+      const res = await checkout(user.token, randomUUID());
+      if (res.status === 201) {
+        // Whatever the answer, an order that exists holds its stock.
+        expect(product.reservations.get(res.body.id)?.status).toBe("reserved");
+        expect(product.stock(LAMP.id)).toBe(before - 2);
+      }
+      expect(res.status).toBe(201);
+      await sleep(1200);
+      expect(product.reservations.get(res.body.id)?.status).toBe("reserved");
+    } finally {
+      product.state.afterReserve = undefined;
+      product.state.beforeRelease = undefined;
+    }
+  });
+
+  it("an attempt whose key was taken over cannot commit its order (fencing token)", async () => {
+    const user = await buyer(1);
+    const before = product.stock(LAMP.id)!;
+    const db = platform.db("order");
+    const reserved = deferred();
+    const goOn = deferred();
+    product.state.afterReserve = async () => {
+      product.state.afterReserve = undefined;
+      reserved.resolve();
+      await goOn.promise;
+    };
+    const attempt = checkout(user.token, randomUUID());
+    await reserved.promise;
+    // Another replica took the key over meanwhile (its lease had run out on that replica's view).
+    const taken = await db.query<{ affectedRows: number }>(
+      "UPDATE idempotency_keys SET owner_token = ? WHERE user_id = ? AND state = 'in_progress'",
+      [randomUUID(), user.id],
+    );
+    expect(Number(taken.affectedRows)).toBe(1);
+    goOn.resolve();
+    const res = await attempt;
+    expect(isProblem(res, 503)).toBe(true);
+    expect(await orderCount(user.id)).toBe(0);
+    expect(product.stock(LAMP.id)).toBe(before);
   });
 
   it("concurrent duplicates of one checkout create one order", async () => {

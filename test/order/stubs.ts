@@ -73,7 +73,15 @@ export async function stubProductService(products: StubProduct[]) {
     string,
     { status: "reserved" | "released"; items: { productId: string; quantity: number }[] }
   >();
-  const state = { failReservations: 0, reserveCalls: 0, releaseCalls: 0 };
+  const state: {
+    failReservations: number;
+    reserveCalls: number;
+    releaseCalls: number;
+    /** Awaited after a reservation is recorded and before it is answered (a slow answer). */
+    afterReserve?: (orderId: string) => Promise<void>;
+    /** Awaited before a release is applied (a slow release). */
+    beforeRelease?: (orderId: string) => Promise<void>;
+  } = { failReservations: 0, reserveCalls: 0, releaseCalls: 0 };
   const lines = (items: { productId: string; quantity: number }[]) =>
     items.map((i) => {
       const p = catalog.get(i.productId)!;
@@ -85,7 +93,7 @@ export async function stubProductService(products: StubProduct[]) {
         quantity: i.quantity,
       };
     });
-  const { url, server } = await serve((req, body) => {
+  const { url, server } = await serve(async (req, body) => {
     const path = req.url ?? "";
     if (req.method === "POST" && path === "/internal/reservations") {
       state.reserveCalls++;
@@ -94,6 +102,9 @@ export async function stubProductService(products: StubProduct[]) {
         items: { productId: string; quantity: number }[];
       };
       const existing = reservations.get(orderId);
+      if (existing?.status === "released") {
+        return { status: 410, body: { status: 410, title: "Gone", orderId } };
+      }
       if (existing) return { status: 200, body: { orderId, items: lines(existing.items) } };
       for (const i of items) {
         const p = catalog.get(i.productId);
@@ -107,6 +118,7 @@ export async function stubProductService(products: StubProduct[]) {
       }
       for (const i of items) catalog.get(i.productId)!.stock -= i.quantity;
       reservations.set(orderId, { status: "reserved", items });
+      await state.afterReserve?.(orderId);
       if (state.failReservations > 0) {
         // Reserved, but the answer is lost: the order service cannot know it happened.
         state.failReservations--;
@@ -118,8 +130,14 @@ export async function stubProductService(products: StubProduct[]) {
     if (req.method === "POST" && release) {
       state.releaseCalls++;
       const orderId = decodeURIComponent(release[1]!);
+      await state.beforeRelease?.(orderId);
       const r = reservations.get(orderId);
-      if (!r || r.status === "released") return { status: 200, body: { orderId, released: false } };
+      if (!r) {
+        // A release that overtook its reservation: the late reservation will be refused.
+        reservations.set(orderId, { status: "released", items: [] });
+        return { status: 200, body: { orderId, released: false } };
+      }
+      if (r.status === "released") return { status: 200, body: { orderId, released: false } };
       for (const i of r.items) catalog.get(i.productId)!.stock += i.quantity;
       r.status = "released";
       return { status: 200, body: { orderId, released: true } };

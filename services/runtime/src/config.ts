@@ -100,6 +100,8 @@ export const dbEnv = {
   DB_USER: z.string().min(1),
   DB_PASSWORD: z.string().default(""),
   DB_POOL_SIZE: env.int(1, 100, 10),
+  /** How long a query waits for a pooled connection (or a new one) before failing. */
+  DB_ACQUIRE_TIMEOUT_MS: env.int(100, 60_000, 5000),
 };
 
 export const redisEnv = {
@@ -125,6 +127,25 @@ export const amqpEnv = {
    * definitions) and its user may configure nothing; it only checks they exist.
    */
   AMQP_DECLARE_TOPOLOGY: env.bool(true),
+  /** Deliveries of a failing event before it is dead-lettered (first try included). */
+  EVENT_RETRY_ATTEMPTS: env.int(1, 100, 5),
+  /**
+   * Delay before retry n, in ms, comma-separated; the last value repeats, so it is the cap of
+   * the backoff.
+   */
+  EVENT_RETRY_BACKOFF_MS: z
+    .string()
+    .default("500,2000,5000,15000,60000")
+    .transform((v) => v.split(",").map((x) => Number(x.trim())))
+    .refine((ms) => ms.length > 0 && ms.every((n) => Number.isInteger(n) && n >= 10 && n <= 3_600_000), {
+      message: "a comma-separated list of delays in ms, each 10 to 3600000",
+    }),
+  /**
+   * How long an event whose handler finds a store unavailable (the database or Redis away, a
+   * connection lost) keeps being retried, counted from its first failure, before it is
+   * dead-lettered: a store restart must not send paid orders to the dead letters.
+   */
+  EVENT_RETRY_UNAVAILABLE_MS: env.int(0, 7 * 24 * 3_600_000, 30 * 60_000),
 };
 
 export const tokenEnv = {

@@ -18,6 +18,7 @@ export interface DbConfig {
   DB_USER: string;
   DB_PASSWORD: string;
   DB_POOL_SIZE: number;
+  DB_ACQUIRE_TIMEOUT_MS?: number;
 }
 
 /** A pool whose every wait is bounded: a stopped database yields errors, never a hang. */
@@ -29,8 +30,8 @@ export function createDb(config: DbConfig): Db {
     user: config.DB_USER,
     password: config.DB_PASSWORD,
     connectionLimit: config.DB_POOL_SIZE,
-    connectTimeout: 5000,
-    acquireTimeout: 5000,
+    connectTimeout: Math.min(5000, config.DB_ACQUIRE_TIMEOUT_MS ?? 5000),
+    acquireTimeout: config.DB_ACQUIRE_TIMEOUT_MS ?? 5000,
     idleTimeout: 60,
     timezone: "Z",
     bigIntAsNumber: true,

@@ -5,6 +5,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import { forbidden, HttpError, notFound, problemBody } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
+import { isStoreUnavailable } from "./store-unavailable.js";
 import { trustedProxies } from "./trust-proxy.js";
 
 /** A named dependency check for `/ready`: resolves when the dependency answers. */
@@ -203,6 +204,12 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (typeof e?.status === "number" && e.status >= 400 && e.status < 500 && e.expose) {
     return new HttpError(e.status, "Bad Request", e.message);
+  }
+  // A database or Redis that is away is not a bug of ours: the client may retry shortly.
+  if (isStoreUnavailable(err)) {
+    return new HttpError(503, "Service Unavailable", "A data store is not available; retry shortly", {
+      headers: { "Retry-After": "1" },
+    });
   }
   return new HttpError(500, "Internal Server Error", "Something went wrong on our side");
 }

@@ -12,5 +12,6 @@ export * from "./outbox.js";
 export * from "./redis.js";
 export * from "./service.js";
 export * from "./service-tokens.js";
+export * from "./store-unavailable.js";
 export * from "./trust-proxy.js";
 export * from "./validation.js";

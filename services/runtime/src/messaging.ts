@@ -5,6 +5,8 @@ import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-mana
 import type { ConfirmChannel, ConsumeMessage } from "amqplib";
 import { withTimeout } from "./http.js";
 import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+import { isStoreUnavailable } from "./store-unavailable.js";
 
 // Loaded on first use: the services without RabbitMQ (gateway, auth) never pay its memory.
 const require = createRequire(import.meta.url);
@@ -32,13 +34,22 @@ export interface AmqpConfig {
   AMQP_QUEUE_PREFIX: string;
   /** Declare the topology (default), or only check it exists (a user that may configure nothing). */
   AMQP_DECLARE_TOPOLOGY?: boolean;
+  /** The retry policy of every consumer (`amqpEnv` documents each); options of `consume` win. */
+  EVENT_RETRY_ATTEMPTS?: number;
+  EVENT_RETRY_BACKOFF_MS?: number[];
+  EVENT_RETRY_UNAVAILABLE_MS?: number;
 }
 
 export interface ConsumeOptions {
   /** Deliveries before a failing message is dead-lettered (first try included). */
   maxAttempts?: number;
-  /** Backoff before retry n (ms); the last value repeats. */
+  /** Backoff before retry n (ms); the last value repeats (the cap). */
   backoffMs?: number[];
+  /**
+   * How long (ms, from the first failure) a message whose handler found a store unavailable
+   * (`isStoreUnavailable`) is retried, however many attempts that takes.
+   */
+  unavailableMs?: number;
   prefetch?: number;
 }
 
@@ -69,6 +80,35 @@ export function queueArguments(exchange: string, queue: string) {
 }
 
 const ATTEMPT_HEADER = "x-shopstream-attempt";
+/** When the message first failed (epoch ms): the store-unavailable retry window counts from it. */
+const FIRST_FAILED_HEADER = "x-shopstream-first-failed-at";
+/** The headers a re-drive resets, so a re-driven message gets a full retry budget again. */
+export const RETRY_HEADERS = [ATTEMPT_HEADER, FIRST_FAILED_HEADER] as const;
+
+export const DEFAULT_RETRY = {
+  attempts: 5,
+  backoffMs: [500, 2000, 5000, 15_000, 60_000],
+  unavailableMs: 30 * 60_000,
+};
+
+/** What happens to a message whose handler failed: parked for a retry, or dead-lettered. */
+export function retryDecision(
+  policy: { maxAttempts: number; backoffMs: number[]; unavailableMs: number },
+  failure: {
+    attempt: number;
+    firstFailedAt: number;
+    now: number;
+    unavailable: boolean;
+    unprocessable: boolean;
+  },
+): { retry: false } | { retry: true; delayMs: number } {
+  if (failure.unprocessable) return { retry: false };
+  const withinAttempts = failure.attempt < policy.maxAttempts;
+  const withinOutage = failure.unavailable && failure.now - failure.firstFailedAt < policy.unavailableMs;
+  if (!withinAttempts && !withinOutage) return { retry: false };
+  const { backoffMs } = policy;
+  return { retry: true, delayMs: backoffMs[Math.min(failure.attempt - 1, backoffMs.length - 1)] ?? 1000 };
+}
 
 /**
  * Thrown by a handler for a message it can never process (its data fails validation): the
@@ -78,7 +118,7 @@ export class UnprocessableEventError extends Error {
   override name = "UnprocessableEventError";
 }
 
-export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
+export function connectBroker(config: AmqpConfig, logger: Logger, metrics?: Metrics): Broker {
   const vhost = config.AMQP_VHOST === "/" ? "" : config.AMQP_VHOST;
   const url = new URL(config.AMQP_URL);
   url.username = encodeURIComponent(config.AMQP_USER);
@@ -123,6 +163,12 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
     setup: declareExchanges,
   });
 
+  // What operators watch besides the dead-letter queues: failures by queue and what became of them.
+  const failures = metrics?.counter(
+    "shopstream_event_failures_total",
+    "Consumer failures by queue, by whether a store was unavailable, and what was done",
+    ["queue", "reason", "outcome"],
+  );
   const consumers: ChannelWrapper[] = [];
   const inFlight = new Set<Promise<void>>();
   let closing = false;
@@ -147,8 +193,12 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
 
     async consume(queue, bindings, handler, options = {}) {
       const name = queueName(queue);
-      const maxAttempts = options.maxAttempts ?? 5;
-      const backoff = options.backoffMs ?? [500, 2000, 5000, 15_000];
+      const policy = {
+        maxAttempts: options.maxAttempts ?? config.EVENT_RETRY_ATTEMPTS ?? DEFAULT_RETRY.attempts,
+        backoffMs: options.backoffMs ?? config.EVENT_RETRY_BACKOFF_MS ?? DEFAULT_RETRY.backoffMs,
+        unavailableMs:
+          options.unavailableMs ?? config.EVENT_RETRY_UNAVAILABLE_MS ?? DEFAULT_RETRY.unavailableMs,
+      };
       const args = queueArguments(exchange, name);
       // Delivery tags belong to one underlying channel. After a reconnect the broker has already
       // requeued whatever was unacked, and an old tag on the new channel would ack (or nack) a
@@ -205,37 +255,44 @@ export function connectBroker(config: AmqpConfig, logger: Logger): Broker {
           settle.nack(false);
           return;
         }
-        const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+        const headers = msg.properties.headers ?? {};
+        const attempt = Number(headers[ATTEMPT_HEADER] ?? 1);
         try {
           await handler(event, msg);
           settle.ack();
         } catch (err) {
-          if (err instanceof UnprocessableEventError || attempt >= maxAttempts) {
+          const now = Date.now();
+          const firstFailedAt = Number(headers[FIRST_FAILED_HEADER] ?? now);
+          const unavailable = isStoreUnavailable(err);
+          const unprocessable = err instanceof UnprocessableEventError;
+          const decision = retryDecision(policy, { attempt, firstFailedAt, now, unavailable, unprocessable });
+          const reason = unprocessable ? "unprocessable" : unavailable ? "store_unavailable" : "error";
+          const context = {
+            queue: name,
+            eventId: event.id,
+            type: event.type,
+            attempt,
+            reason,
+            err: (err as Error).message,
+          };
+          if (!decision.retry) {
+            failures?.inc({ queue: name, reason, outcome: "dead_lettered" });
             logger.error(
-              { queue: name, eventId: event.id, type: event.type, attempt, err: (err as Error).message },
-              err instanceof UnprocessableEventError
+              { ...context, deadLetterQueue: `${name}.dead` },
+              unprocessable
                 ? "event cannot be processed; dead-lettered"
                 : "event failed for the last time; dead-lettered",
             );
             settle.nack(false);
             return;
           }
-          const delay = backoff[Math.min(attempt - 1, backoff.length - 1)] ?? 1000;
-          logger.warn(
-            {
-              queue: name,
-              eventId: event.id,
-              type: event.type,
-              attempt,
-              retryInMs: delay,
-              err: (err as Error).message,
-            },
-            "event failed; retrying",
-          );
+          const delay = decision.delayMs;
+          failures?.inc({ queue: name, reason, outcome: "retried" });
+          logger.warn({ ...context, retryInMs: delay }, "event failed; retrying");
           try {
             await channel.publish(retryExchange, name, msg.content, {
               ...msg.properties,
-              headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 },
+              headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1, [FIRST_FAILED_HEADER]: firstFailedAt },
               expiration: String(delay),
               persistent: true,
               timeout: 10_000,

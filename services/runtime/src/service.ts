@@ -145,7 +145,7 @@ export async function startService<S extends z.ZodType>(
         return redis;
       },
       openBroker(amqpConfig) {
-        const broker = connectBroker(amqpConfig, logger);
+        const broker = connectBroker(amqpConfig, logger, metrics);
         onStop("rabbitmq", () => broker.close());
         return broker;
       },

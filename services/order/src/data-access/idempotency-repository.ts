@@ -2,8 +2,13 @@ import { type Db, type DbConnection, isDuplicateKey } from "@shopstream/runtime"
 
 /** What a checkout learns when it claims its Idempotency-Key. */
 export type KeyClaim =
-  /** This request owns the key and creates order `orderId` (new, or taken over after a crash). */
-  | { kind: "owner"; orderId: string }
+  /**
+   * This request owns the key, fenced by `token`: every later write of the key checks it, so an
+   * owner that lost the key (its lease ran out and someone took over) can no longer complete it.
+   * `abandonedOrderId` is set when it took over a key whose earlier owner vanished: that order id
+   * may hold a reservation, which must be released before the key moves on to a new order id.
+   */
+  | { kind: "owner"; orderId: string; token: string; abandonedOrderId?: string }
   /** The key already produced order `orderId`: answer it again with the same status. */
   | { kind: "replay"; orderId: string; status: number }
   /** The key was used with another request body. */
@@ -17,7 +22,8 @@ export interface ClaimRequest {
   fingerprint: string;
   /** The order id this request uses if it becomes the key's first owner. */
   orderId: string;
-  now: Date;
+  /** This request's fencing token. */
+  token: string;
   leaseMs: number;
   ttlMs: number;
 }
@@ -27,59 +33,67 @@ interface KeyRow {
   order_id: string;
   state: "in_progress" | "completed";
   response_status: number | null;
-  locked_until: Date;
-  expires_at: Date;
+  owner_token: string | null;
+  locked: number;
+  expired: number;
 }
 
 export interface AbandonedCheckout {
   userId: string;
   keyHash: string;
   orderId: string;
+  /** The sweeper's token: the key is its own until it forgets it. */
+  token: string;
 }
+
+/** `NOW(3)` plus a lease: every time here is the database's, so replicas' clocks do not matter. */
+const LEASE_END = "NOW(3) + INTERVAL ? MICROSECOND";
 
 /**
  * Idempotency records in MariaDB, beside the orders: a key is completed in the same
  * transaction that writes its order, so a crash can never leave an order without its key or
- * a completed key without its order. Keys are per user.
+ * a completed key without its order. Keys are per user. Each owner holds the key under its own
+ * fencing token for a lease it renews; all times are the database's clock.
  */
 export class IdempotencyRepository {
   constructor(private readonly db: Db) {}
 
   async claim(req: ClaimRequest): Promise<KeyClaim> {
-    const lockedUntil = new Date(req.now.getTime() + req.leaseMs);
+    const leaseUs = req.leaseMs * 1000;
     // A few rounds at most: each lost race means the row changed under us.
     for (let round = 0; round < 5; round++) {
       try {
         await this.db.query(
           `INSERT INTO idempotency_keys
-             (user_id, key_hash, fingerprint, order_id, state, locked_until, expires_at, created_at)
-           VALUES (?, ?, ?, ?, 'in_progress', ?, ?, ?)`,
+             (user_id, key_hash, fingerprint, order_id, owner_token, state, locked_until, expires_at, created_at)
+           VALUES (?, ?, ?, ?, ?, 'in_progress', ${LEASE_END}, NOW(3) + INTERVAL ? SECOND, NOW(3))`,
           [
             req.userId,
             req.keyHash,
             req.fingerprint,
             req.orderId,
-            lockedUntil,
-            new Date(req.now.getTime() + req.ttlMs),
-            req.now,
+            req.token,
+            leaseUs,
+            Math.ceil(req.ttlMs / 1000),
           ],
         );
-        return { kind: "owner", orderId: req.orderId };
+        return { kind: "owner", orderId: req.orderId, token: req.token };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
       }
       const rows: KeyRow[] = await this.db.query(
-        `SELECT fingerprint, order_id, state, response_status, locked_until, expires_at
+        `SELECT fingerprint, order_id, state, response_status, owner_token,
+                locked_until > NOW(3) AS locked, expires_at <= NOW(3) AS expired
            FROM idempotency_keys WHERE user_id = ? AND key_hash = ?`,
         [req.userId, req.keyHash],
       );
       const row = rows[0];
       if (!row) continue;
-      if (row.expires_at <= req.now) {
-        // Older than 24 h: forgotten, the key is free again.
+      if (Number(row.expired)) {
+        // Older than its TTL: forgotten, the key is free again.
         await this.db.query(
-          "DELETE FROM idempotency_keys WHERE user_id = ? AND key_hash = ? AND expires_at <= ?",
-          [req.userId, req.keyHash, req.now],
+          "DELETE FROM idempotency_keys WHERE user_id = ? AND key_hash = ? AND expires_at <= NOW(3)",
+          [req.userId, req.keyHash],
         );
         continue;
       }
@@ -87,72 +101,104 @@ export class IdempotencyRepository {
       if (row.state === "completed") {
         return { kind: "replay", orderId: row.order_id, status: Number(row.response_status ?? 201) };
       }
-      if (row.locked_until > req.now) return { kind: "busy" };
-      // Its owner died mid-checkout: take over with the same order id, so the product's
-      // reservation (idempotent by order id) and the order row cannot be made twice.
-      const taken = await this.db.query(
-        `UPDATE idempotency_keys SET locked_until = ?
-          WHERE user_id = ? AND key_hash = ? AND state = 'in_progress' AND locked_until = ?`,
-        [lockedUntil, req.userId, req.keyHash, row.locked_until],
-      );
-      if (Number(taken.affectedRows) === 1) return { kind: "owner", orderId: row.order_id };
+      if (Number(row.locked)) return { kind: "busy" };
+      // Its owner vanished or stalled past its lease: fence it out by taking the key under our
+      // token. Its order id may hold a reservation that the caller must release.
+      if (await this.takeOver(req.userId, req.keyHash, row.owner_token, req.token, req.leaseMs)) {
+        return { kind: "owner", orderId: row.order_id, token: req.token, abandonedOrderId: row.order_id };
+      }
     }
     return { kind: "busy" };
   }
 
-  /** Marks the key done, in the transaction that writes its order; false if it was not ours. */
-  async complete(
-    conn: DbConnection,
+  /** Takes an expired key from `from` (compare-and-set on the token); true if now ours. */
+  private async takeOver(
     userId: string,
     keyHash: string,
-    orderId: string,
-    status: number,
+    from: string | null,
+    token: string,
+    leaseMs: number,
   ): Promise<boolean> {
-    const result = await conn.query(
-      `UPDATE idempotency_keys SET state = 'completed', response_status = ?
-        WHERE user_id = ? AND key_hash = ? AND order_id = ? AND state = 'in_progress'`,
-      [status, userId, keyHash, orderId],
+    const taken = await this.db.query(
+      `UPDATE idempotency_keys SET owner_token = ?, locked_until = ${LEASE_END}
+        WHERE user_id = ? AND key_hash = ? AND state = 'in_progress'
+          AND owner_token <=> ? AND locked_until <= NOW(3)`,
+      [token, leaseMs * 1000, userId, keyHash, from],
+    );
+    return Number(taken.affectedRows) === 1;
+  }
+
+  /** Moves the key to a fresh order id once the abandoned one was released; false if no longer ours. */
+  async moveToOrder(userId: string, keyHash: string, token: string, orderId: string): Promise<boolean> {
+    const result = await this.db.query(
+      `UPDATE idempotency_keys SET order_id = ?
+        WHERE user_id = ? AND key_hash = ? AND owner_token = ? AND state = 'in_progress'`,
+      [orderId, userId, keyHash, token],
     );
     return Number(result.affectedRows) === 1;
   }
 
-  /** Frees a key whose checkout failed, so the client may retry with it. */
-  async forget(userId: string, keyHash: string, orderId: string): Promise<void> {
+  /** Extends the owner's lease; false when the key is no longer this owner's. */
+  async renew(userId: string, keyHash: string, token: string, leaseMs: number): Promise<boolean> {
+    const result = await this.db.query(
+      `UPDATE idempotency_keys SET locked_until = ${LEASE_END}
+        WHERE user_id = ? AND key_hash = ? AND owner_token = ? AND state = 'in_progress'`,
+      [leaseMs * 1000, userId, keyHash, token],
+    );
+    return Number(result.affectedRows) === 1;
+  }
+
+  /**
+   * Marks the key done, in the transaction that writes its order; false if it is no longer this
+   * owner's (fenced): the transaction must then roll back.
+   */
+  async complete(
+    conn: DbConnection,
+    key: { userId: string; keyHash: string; orderId: string; token: string },
+    status: number,
+  ): Promise<boolean> {
+    const result = await conn.query(
+      `UPDATE idempotency_keys SET state = 'completed', response_status = ?
+        WHERE user_id = ? AND key_hash = ? AND order_id = ? AND owner_token = ? AND state = 'in_progress'`,
+      [status, key.userId, key.keyHash, key.orderId, key.token],
+    );
+    return Number(result.affectedRows) === 1;
+  }
+
+  /** Frees a key whose checkout failed, so the client may retry with it; only its owner can. */
+  async forget(userId: string, keyHash: string, token: string): Promise<void> {
     await this.db.query(
-      "DELETE FROM idempotency_keys WHERE user_id = ? AND key_hash = ? AND order_id = ? AND state = 'in_progress'",
-      [userId, keyHash, orderId],
+      "DELETE FROM idempotency_keys WHERE user_id = ? AND key_hash = ? AND owner_token = ? AND state = 'in_progress'",
+      [userId, keyHash, token],
     );
   }
 
   /**
-   * Checkouts whose owner vanished (crash, kill) before writing the order; each returned row
-   * is leased to the caller, who compensates and then forgets it.
+   * Checkouts whose owner vanished (crash, kill, a stall past its lease) before writing the
+   * order; each returned key is taken under `newToken()` (so its old owner can no longer
+   * complete it) and leased to the caller, who releases its reservation and then forgets it.
    */
-  async takeAbandoned(now: Date, leaseMs: number, limit = 50): Promise<AbandonedCheckout[]> {
-    const rows: (KeyRow & { user_id: string; key_hash: string })[] = await this.db.query(
-      `SELECT user_id, key_hash, order_id, locked_until FROM idempotency_keys
-        WHERE state = 'in_progress' AND locked_until < ? ORDER BY locked_until LIMIT ?`,
-      [now, limit],
-    );
+  async takeAbandoned(leaseMs: number, newToken: () => string, limit = 50): Promise<AbandonedCheckout[]> {
+    const rows: { user_id: string; key_hash: string; order_id: string; owner_token: string | null }[] =
+      await this.db.query(
+        `SELECT user_id, key_hash, order_id, owner_token FROM idempotency_keys
+          WHERE state = 'in_progress' AND locked_until <= NOW(3) ORDER BY locked_until LIMIT ?`,
+        [limit],
+      );
     const taken: AbandonedCheckout[] = [];
     for (const row of rows) {
-      const result = await this.db.query(
-        `UPDATE idempotency_keys SET locked_until = ?
-          WHERE user_id = ? AND key_hash = ? AND state = 'in_progress' AND locked_until = ?`,
-        [new Date(now.getTime() + leaseMs), row.user_id, row.key_hash, row.locked_until],
-      );
-      if (Number(result.affectedRows) === 1) {
-        taken.push({ userId: row.user_id, keyHash: row.key_hash, orderId: row.order_id });
+      const token = newToken();
+      if (await this.takeOver(row.user_id, row.key_hash, row.owner_token, token, leaseMs)) {
+        taken.push({ userId: row.user_id, keyHash: row.key_hash, orderId: row.order_id, token });
       }
     }
     return taken;
   }
 
   /** Keys are remembered for their TTL only. */
-  async deleteExpired(now: Date): Promise<number> {
+  async deleteExpired(): Promise<number> {
     const result = await this.db.query(
-      "DELETE FROM idempotency_keys WHERE expires_at <= ? AND state = 'completed' LIMIT 1000",
-      [now],
+      "DELETE FROM idempotency_keys WHERE expires_at <= NOW(3) AND state = 'completed' LIMIT 1000",
     );
     return Number(result.affectedRows);
   }

@@ -74,4 +74,14 @@ export const migrations: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 5,
+    name: "fencing tokens",
+    statements: [
+      // The owner of a key or lease holds it under its own token; every write checks the token,
+      // so an owner whose lease was taken over can no longer complete, forget or release.
+      "ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS owner_token CHAR(36) CHARACTER SET ascii NULL",
+      "ALTER TABLE checkout_leases ADD COLUMN IF NOT EXISTS holder CHAR(36) CHARACTER SET ascii NULL",
+    ],
+  },
 ];

@@ -107,7 +107,7 @@ export async function checkout(deps: CheckoutDeps, req: CheckoutRequest): Promis
       return { order, status: claim.status, replayed: true };
     }
     case "owner":
-      return createOrder(deps, req, keyHash, claim.orderId);
+      return createOrder(deps, req, { userId: req.userId, keyHash, token: claim.token }, claim);
   }
 }
 
@@ -120,7 +120,7 @@ async function claimKey(deps: CheckoutDeps, req: CheckoutRequest, keyHash: strin
       keyHash,
       fingerprint: req.fingerprint,
       orderId: randomUUID(),
-      now: new Date(),
+      token: randomUUID(),
       leaseMs: deps.settings.leaseMs,
       ttlMs: deps.settings.ttlMs,
     });
@@ -129,6 +129,50 @@ async function claimKey(deps: CheckoutDeps, req: CheckoutRequest, keyHash: strin
   }
 }
 
+/** The Idempotency-Key a checkout owns, and the token that fences it. */
+interface OwnedKey {
+  userId: string;
+  keyHash: string;
+  token: string;
+}
+
+/**
+ * Renews the key's and the buyer's lease every third of the lease while the checkout runs, so a
+ * slow checkout keeps them. `lost()` turns true once the key is found taken over: the commit is
+ * fenced anyway, this only spares work that could not commit.
+ */
+function keepAlive(deps: CheckoutDeps, key: OwnedKey) {
+  let lost = false;
+  const leaseMs = deps.settings.leaseMs;
+  const timer = setInterval(
+    async () => {
+      try {
+        if (!(await deps.keys.renew(key.userId, key.keyHash, key.token, leaseMs))) lost = true;
+        await deps.leases.renew(key.userId, key.token, leaseMs);
+      } catch (err) {
+        // The database is away: the commit cannot happen either, and the token still fences it.
+        deps.logger.warn(
+          { err: (err as Error).message, userId: key.userId },
+          "could not renew a checkout lease",
+        );
+      }
+    },
+    Math.max(100, Math.floor(leaseMs / 3)),
+  );
+  timer.unref();
+  return { lost: () => lost, stop: () => clearInterval(timer) };
+}
+
+type Heartbeat = ReturnType<typeof keepAlive>;
+
+const checkoutBusy = (deps: CheckoutDeps, detail: string) => {
+  deps.count("checkout_busy");
+  return conflict(detail, {
+    type: "https://shopstream.dev/problems/checkout-in-progress",
+    headers: { "Retry-After": "1" },
+  });
+};
+
 /**
  * The key's owner orders the cart while holding the buyer's lease, so a second checkout with
  * another key cannot read the same cart before this one has emptied it (a double purchase).
@@ -136,45 +180,78 @@ async function claimKey(deps: CheckoutDeps, req: CheckoutRequest, keyHash: strin
 async function createOrder(
   deps: CheckoutDeps,
   req: CheckoutRequest,
-  keyHash: string,
-  orderId: string,
+  key: OwnedKey,
+  claim: { orderId: string; abandonedOrderId?: string },
 ): Promise<CheckoutResult> {
-  let leased: boolean;
+  const heartbeat = keepAlive(deps, key);
   try {
-    leased = await takeLease(deps, req.userId, orderId);
-  } catch (err) {
-    // The database is likely away: a key left in progress is forgotten by the sweeper.
-    await deps.keys.forget(req.userId, keyHash, orderId).catch(() => undefined);
-    throw unavailable(deps, err, "Your checkout could not be started; nothing was ordered");
-  }
-  if (!leased) {
-    await deps.keys.forget(req.userId, keyHash, orderId);
-    deps.count("checkout_busy");
-    throw conflict("Another checkout of yours is in progress; retry in a moment", {
-      type: "https://shopstream.dev/problems/checkout-in-progress",
-      headers: { "Retry-After": "1" },
-    });
-  }
-  try {
-    // Held until the order is committed and the cart emptied, or until any failure.
-    return await orderCart(deps, req, keyHash, orderId);
+    const orderId = claim.abandonedOrderId
+      ? await resumeAbandoned(deps, req, key, claim.abandonedOrderId)
+      : claim.orderId;
+    let leased: boolean;
+    try {
+      leased = await takeLease(deps, key, orderId);
+    } catch (err) {
+      // The database is likely away: a key left in progress is released by the sweeper.
+      await deps.keys.forget(key.userId, key.keyHash, key.token).catch(() => undefined);
+      throw unavailable(deps, err, "Your checkout could not be started; nothing was ordered");
+    }
+    if (!leased) {
+      await deps.keys.forget(key.userId, key.keyHash, key.token);
+      throw checkoutBusy(deps, "Another checkout of yours is in progress; retry in a moment");
+    }
+    try {
+      // Held until the order is committed and the cart emptied, or until any failure.
+      return await orderCart(deps, req, key, orderId, heartbeat);
+    } finally {
+      await deps.leases
+        .release(key.userId, key.token)
+        .catch((err: Error) =>
+          deps.logger.warn(
+            { err: err.message, orderId, userId: key.userId },
+            "could not release the checkout lease; it expires on its own",
+          ),
+        );
+    }
   } finally {
-    await deps.leases
-      .release(req.userId, orderId)
-      .catch((err: Error) =>
-        deps.logger.warn(
-          { err: err.message, orderId, userId: req.userId },
-          "could not release the checkout lease; it expires on its own",
-        ),
-      );
+    heartbeat.stop();
   }
 }
 
+/**
+ * A retry that took over a key whose earlier attempt vanished (or stalled past its lease) first
+ * releases that attempt's reservation, then goes on under a fresh order id: a released
+ * reservation is never reused, so no two attempts ever share one.
+ */
+async function resumeAbandoned(
+  deps: CheckoutDeps,
+  req: CheckoutRequest,
+  key: OwnedKey,
+  abandonedOrderId: string,
+): Promise<string> {
+  try {
+    await deps.stock.release(abandonedOrderId, { requestId: req.requestId });
+  } catch (err) {
+    // The key stays ours until its lease ends; then a retry or the sweeper tries again.
+    throw unavailable(
+      deps,
+      err,
+      "An earlier attempt of this checkout could not be undone yet; retry shortly",
+    );
+  }
+  const orderId = randomUUID();
+  if (!(await deps.keys.moveToOrder(key.userId, key.keyHash, key.token, orderId))) {
+    throw checkoutBusy(deps, "A checkout with this Idempotency-Key is still in progress; retry in a moment");
+  }
+  deps.logger.warn({ abandonedOrderId, orderId }, "took over an abandoned checkout under a new order id");
+  return orderId;
+}
+
 /** Takes the buyer's lease; while another checkout of theirs holds it, waits a moment. */
-async function takeLease(deps: CheckoutDeps, userId: string, orderId: string): Promise<boolean> {
+async function takeLease(deps: CheckoutDeps, key: OwnedKey, orderId: string): Promise<boolean> {
   const deadline = Date.now() + deps.settings.waitMs;
   for (;;) {
-    if (await deps.leases.acquire(userId, orderId, deps.settings.leaseMs)) return true;
+    if (await deps.leases.acquire(key.userId, key.token, orderId, deps.settings.leaseMs)) return true;
     if (Date.now() >= deadline) return false;
     await sleep(100);
   }
@@ -183,11 +260,12 @@ async function takeLease(deps: CheckoutDeps, userId: string, orderId: string): P
 async function orderCart(
   deps: CheckoutDeps,
   req: CheckoutRequest,
-  keyHash: string,
+  key: OwnedKey,
   orderId: string,
+  heartbeat: Heartbeat,
 ): Promise<CheckoutResult> {
   const ctx = { requestId: req.requestId, authorization: req.authorization };
-  const forgetKey = () => deps.keys.forget(req.userId, keyHash, orderId);
+  const forgetKey = () => deps.keys.forget(key.userId, key.keyHash, key.token);
 
   // Until the reservation, nothing needs undoing: a failure only frees the key for a retry.
   let lines: CartLine[];
@@ -205,6 +283,9 @@ async function orderCart(
     });
   }
 
+  if (heartbeat.lost()) {
+    throw checkoutBusy(deps, "A checkout with this Idempotency-Key is still in progress; retry in a moment");
+  }
   let reserved: ReservedLine[];
   try {
     const result = await deps.stock.reserve(
@@ -212,6 +293,16 @@ async function orderCart(
       lines.map(({ productId, quantity }) => ({ productId, quantity })),
       { requestId: req.requestId },
     );
+    if (result.kind === "released") {
+      // This order id's stock was given back (a failed attempt compensated): it holds nothing
+      // and never will. Free the key, so the retry reserves afresh under a new order id.
+      await forgetKey();
+      throw unavailable(
+        deps,
+        new Error(`reservation of ${orderId} was released`),
+        "Your earlier attempt was undone; nothing was ordered, retry",
+      );
+    }
     if (result.kind !== "reserved") {
       // Product reserves all lines or none: there is nothing to release.
       await forgetKey();
@@ -222,7 +313,7 @@ async function orderCart(
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     // The reservation may or may not have happened: release it to be sure.
-    await compensate(deps, req, keyHash, orderId);
+    await compensate(deps, req, key, orderId);
     throw unavailable(deps, err, "Stock could not be reserved; nothing was ordered");
   }
 
@@ -247,7 +338,7 @@ async function orderCart(
     updatedAt: now,
   };
   if (reserved.some((line) => line.currency !== order.currency)) {
-    await compensate(deps, req, keyHash, orderId);
+    await compensate(deps, req, key, orderId);
     throw conflict("The products in your cart are priced in different currencies; order them separately");
   }
 
@@ -255,7 +346,8 @@ async function orderCart(
     await withTransaction(deps.db, async (conn) => {
       await deps.orders.insert(conn, order);
       await enqueueEvent(conn, orderCreatedEvent(order));
-      if (!(await deps.keys.complete(conn, req.userId, keyHash, orderId, 201))) {
+      // Fenced: an attempt whose key was taken over (its lease ran out) cannot commit.
+      if (!(await deps.keys.complete(conn, { ...key, orderId }, 201))) {
         throw new Error("the Idempotency-Key was taken over before the order was written");
       }
     });
@@ -269,7 +361,7 @@ async function orderCart(
       }
     }
     deps.logger.error({ err, orderId }, "order could not be written; releasing its reservation");
-    await compensate(deps, req, keyHash, orderId);
+    await compensate(deps, req, key, orderId);
     throw unavailable(deps, err, "The order could not be recorded and its stock was released; retry");
   }
 
@@ -304,10 +396,10 @@ async function removeFromCart(deps: CheckoutDeps, req: CheckoutRequest, order: O
  * Releases the order's reservation and frees its key. When the release itself fails, the key
  * stays in progress: once its lease ends, the sweeper releases again.
  */
-async function compensate(deps: CheckoutDeps, req: CheckoutRequest, keyHash: string, orderId: string) {
+async function compensate(deps: CheckoutDeps, req: CheckoutRequest, key: OwnedKey, orderId: string) {
   try {
     await deps.stock.release(orderId, { requestId: req.requestId });
-    await deps.keys.forget(req.userId, keyHash, orderId);
+    await deps.keys.forget(key.userId, key.keyHash, key.token);
   } catch (err) {
     deps.logger.error(
       { err: (err as Error).message, orderId },
@@ -320,21 +412,20 @@ async function compensate(deps: CheckoutDeps, req: CheckoutRequest, keyHash: str
 export async function sweepAbandonedCheckouts(
   deps: Pick<CheckoutDeps, "keys" | "orders" | "stock" | "logger" | "settings">,
 ): Promise<number> {
-  const now = new Date();
   let released = 0;
-  for (const abandoned of await deps.keys.takeAbandoned(now, deps.settings.leaseMs)) {
+  for (const abandoned of await deps.keys.takeAbandoned(deps.settings.leaseMs, randomUUID)) {
     // The order and the key's completion commit together, so an order here means a bug.
     if (await deps.orders.exists(abandoned.orderId)) continue;
     try {
       await deps.stock.release(abandoned.orderId, {});
-      await deps.keys.forget(abandoned.userId, abandoned.keyHash, abandoned.orderId);
+      await deps.keys.forget(abandoned.userId, abandoned.keyHash, abandoned.token);
       released++;
       deps.logger.warn({ orderId: abandoned.orderId }, "released the reservation of an abandoned checkout");
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message, orderId: abandoned.orderId }, "sweep will retry");
     }
   }
-  await deps.keys.deleteExpired(now);
+  await deps.keys.deleteExpired();
   return released;
 }
 
