@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import amqplib from "amqplib";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { redriveDeadLetters } from "../../services/runtime/src/redrive.js";
 import { amqpUrl, TEST_INFRA } from "../support/infra.js";
 import { type Shop, startShop } from "./shop.js";
 import { startTcpProxy } from "./tcp-proxy.js";
@@ -211,4 +212,68 @@ it("a checkout retried after its commit failed makes no order without stock", {
     .query<{ id: string }[]>("SELECT id FROM orders WHERE user_id = ?", [buyer.id]);
   expect(orders.map((o) => o.id)).toEqual([orderId]);
   await shop.waitForStatus(buyer, orderId, "paid");
+});
+
+it("a dead-lettered payment.completed re-driven twice ends the order paid once", {
+  timeout: 60_000,
+}, async () => {
+  const product = await shop.createProduct({ stock: 2 });
+  const buyer = await shop.newBuyer();
+  await shop.addToCart(buyer, product.id, 1);
+  await shop.platform.stopService("payment");
+  try {
+    const created = await shop.checkout(buyer);
+    const orderId = created.body.id as string;
+    const { exchange, queuePrefix } = shop.platform.broker;
+    const queue = `${queuePrefix}order.payment-events`;
+    const event = {
+      id: randomUUID(),
+      type: "payment.completed",
+      occurredAt: new Date().toISOString(),
+      data: { orderId, userId: buyer.id, paymentId: randomUUID(), amountCents: 1000, currency: "EUR" },
+    };
+    // Dead-lettered as the runtime does it (through the DLX, attempts used up), and twice: a
+    // re-drive that died after its copy was confirmed but before the ack leaves a duplicate.
+    const conn = await amqplib.connect(amqpUrl());
+    const ch = await conn.createConfirmChannel();
+    for (let i = 0; i < 2; i++) {
+      ch.publish(`${exchange}.dlx`, queue, Buffer.from(JSON.stringify(event)), {
+        persistent: true,
+        headers: { "x-shopstream-attempt": RETRY.attempts },
+      });
+    }
+    await ch.waitForConfirms();
+    await conn.close();
+    expect(await deadLetters("order.payment-events")).toBe(2);
+
+    const config = {
+      AMQP_URL: TEST_INFRA.amqpUrl,
+      AMQP_USER: TEST_INFRA.amqpUser,
+      AMQP_PASSWORD: TEST_INFRA.amqpPassword,
+      AMQP_VHOST: "/",
+      AMQP_EXCHANGE: exchange,
+      AMQP_QUEUE_PREFIX: queuePrefix,
+    };
+    const runs = await Promise.all([
+      redriveDeadLetters(config, "order.payment-events"),
+      redriveDeadLetters(config, "order.payment-events"),
+    ]);
+    expect(runs[0]!.moved + runs[1]!.moved).toBe(2);
+    expect((await redriveDeadLetters(config, "order.payment-events")).moved).toBe(0);
+
+    await shop.waitForStatus(buyer, orderId, "paid");
+    await expect
+      .poll(() => count("order", "SELECT COUNT(*) AS n FROM processed_events WHERE event_id = ?", [event.id]))
+      .toBe(1);
+    expect(
+      await count(
+        "order",
+        "SELECT COUNT(*) AS n FROM order_status_history WHERE order_id = ? AND to_status = 'paid'",
+        [orderId],
+      ),
+    ).toBe(1);
+    expect(await deadLetters("order.payment-events")).toBe(0);
+  } finally {
+    await shop.platform.startService("payment");
+  }
 });

@@ -22,8 +22,9 @@ import {
   writeLocalSecrets,
 } from "../../infra/src/local/provision.js";
 import { brokerNames, buildPlatform, localSettings, type Workload } from "../../infra/src/model/index.js";
+import { redriveDeadLetters } from "../../services/runtime/src/redrive.js";
 import { expectEveryBrokerUser, refusal } from "../support/broker-access.js";
-import { TEST_INFRA } from "../support/infra.js";
+import { amqpUrl, TEST_INFRA } from "../support/infra.js";
 
 const isolation = `lp${randomBytes(3).toString("hex")}_`;
 const platform = buildPlatform(localSettings({ userPrefix: `${isolation}shopstream` }));
@@ -102,6 +103,50 @@ describe("each service's own broker user", () => {
   it("lets every service do what it needs and nothing of another's", async () => {
     await expectEveryBrokerUser(platform, names, brokerAs);
   }, 60_000);
+
+  it("re-drives a service's dead letters as that service's own user, once even when run twice", async () => {
+    const w = service("payment");
+    const queue = w.broker!.queues[0]!;
+    const config = {
+      AMQP_URL: TEST_INFRA.amqpUrl,
+      AMQP_USER: w.broker!.user,
+      AMQP_PASSWORD: secrets.values[w.broker!.passwordSecret]!,
+      AMQP_VHOST: names.vhost,
+      AMQP_EXCHANGE: names.exchange,
+      AMQP_QUEUE_PREFIX: isolation,
+    };
+    const event = createEvent("order.created", { orderId: "dead-one" });
+    const admin = await amqp.connect(amqpUrl());
+    try {
+      const ch = await admin.createConfirmChannel();
+      await ch.purgeQueue(`${isolation}${queue}`);
+      // As the runtime dead-letters it: through the DLX, with the attempts it used up.
+      ch.publish(names.deadLetterExchange, `${isolation}${queue}`, Buffer.from(JSON.stringify(event)), {
+        persistent: true,
+        headers: { "x-shopstream-attempt": 5 },
+      });
+      await ch.waitForConfirms();
+
+      const first = await redriveDeadLetters(config, queue);
+      const second = await redriveDeadLetters(config, queue);
+      expect([first.moved, second.moved]).toEqual([1, 0]);
+      let back: amqp.GetMessage | false = false;
+      await expect
+        .poll(async () => {
+          back = await ch.get(`${isolation}${queue}`, { noAck: true });
+          return back !== false;
+        })
+        .toBe(true);
+      const msg = back as unknown as amqp.GetMessage;
+      expect(JSON.parse(msg.content.toString()).id).toBe(event.id);
+      // A fresh retry budget.
+      expect(msg.properties.headers?.["x-shopstream-attempt"]).toBeUndefined();
+      expect((await ch.checkQueue(`${isolation}${queue}.dead`)).messageCount).toBe(0);
+      await ch.close();
+    } finally {
+      await admin.close();
+    }
+  }, 30_000);
 
   it("runs the runtime's consumer on it: a failed event is retried under its own name, then handled", async () => {
     const w = service("payment");

@@ -12,7 +12,7 @@ function broker(w: Workload): string {
   return [
     `user \`${w.broker.user}\``,
     `publishes ${code(w.broker.publishes)}`,
-    `reads ${code(w.broker.queues)}`,
+    `reads ${code(w.broker.queues)}${w.broker.queues.length ? " and their `.dead`" : ""}`,
     "declares nothing",
   ].join("; ");
 }

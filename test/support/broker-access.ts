@@ -61,7 +61,8 @@ export async function expectEveryBrokerUser(
 /**
  * `w`'s user, connected as `conn`: publishes its own routing keys and no other service's, parks
  * retries under its own queues only, reaches no queue through the default or dead-letter
- * exchange, reads its own queues and no other's, and declares or deletes nothing.
+ * exchange, reads its own queues (and their dead letters) and no other's, and declares or deletes
+ * nothing.
  */
 export async function expectBrokerAccess(
   conn: ChannelModel,
@@ -107,10 +108,13 @@ export async function expectBrokerAccess(
       await ch.cancel(consumerTag);
     });
   }
+  // Its own dead letters too (the re-drive command runs as the service), never another's.
+  for (const q of mine) await allowed(conn, (ch) => ch.get(`${q}.dead`));
   for (const q of theirs.slice(0, 2)) {
     expect(await refusal(conn, (ch) => ch.consume(q, () => undefined)), `${w.name} reading ${q}`).toMatch(
       denied,
     );
+    expect(await refusal(conn, (ch) => ch.get(`${q}.dead`)), `${w.name} reading ${q}.dead`).toMatch(denied);
   }
   expect(
     await refusal(conn, (ch) => ch.assertExchange(`${names.exchange}.${w.name}-own`, "topic")),

@@ -60,7 +60,7 @@ export interface AlertRule {
   expr: string;
   for: string;
   labels: { severity: "warning" | "critical" };
-  annotations: { summary: string; description: string };
+  annotations: { summary: string; description: string; runbook_url?: string };
 }
 
 /** Alert rules over what the platform exports. */
@@ -112,8 +112,10 @@ export function alertRules(): { groups: { name: string; rules: AlertRule[] }[] }
             for: "1m",
             labels: { severity: "warning" },
             annotations: {
-              summary: "Messages are dead-lettered in {{ $labels.queue }}",
-              description: "{{ $value }} events failed for the last time and wait for an operator.",
+              summary: "{{ $value }} dead-lettered events wait in {{ $labels.queue }}",
+              description:
+                "{{ $value }} events in {{ $labels.queue }} failed for the last time (a bug, bad data, or a store away longer than EVENT_RETRY_UNAVAILABLE_MS). Find the cause in the consumer's logs, fix it, then re-drive the queue (runbook).",
+              runbook_url: "docs/dead-letters.md",
             },
           },
           {

@@ -101,9 +101,11 @@ export const exactly = (names: string[]) => (names.length ? `^(${names.map(escap
 
 /**
  * What a service's broker user may do: configure nothing (the topology is declared for it), read
- * its own consumer queues, publish only its own routing keys on the events exchange, and park
- * retries only under its own queues' names on the retry exchange. No write on the default
- * exchange, which would reach every queue of the vhost by name.
+ * its own consumer queues and their dead-letter queues (the re-drive command, run with the
+ * service's env, takes dead letters from there), publish only its own routing keys on the events
+ * exchange, and park retries (and re-driven dead letters) only under its own queues' names on the
+ * retry exchange. No write on the default exchange, which would reach every queue of the vhost by
+ * name.
  */
 export function brokerPermissions(access: BrokerAccess, names: BrokerNames): BrokerPermissions {
   const queues = access.queues.map((q) => `${names.queuePrefix}${q}`);
@@ -114,7 +116,7 @@ export function brokerPermissions(access: BrokerAccess, names: BrokerNames): Bro
   return {
     configure: "^$",
     write: exactly(writes),
-    read: exactly(queues),
+    read: exactly([...queues, ...queues.map(deadLetterQueue)]),
     topics: [
       { exchange: names.exchange, write: exactly(access.publishes), read: exactly(access.binds) },
       { exchange: names.retryExchange, write: exactly(queues), read: "^$" },
