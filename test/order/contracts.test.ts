@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { canTransition, ORDER_STATUSES } from "../../services/order/src/domain/order.js";
 import { PAYMENT_EVENTS_QUEUE } from "../../services/order/src/entry-points/payment-events.js";
 import { decide } from "../../services/payment/src/domain/payment.js";
-import { ORDER_CREATED_QUEUE } from "../../services/payment/src/entry-points/order-created.js";
+import {
+  ORDER_CANCELLED_QUEUE,
+  ORDER_CREATED_QUEUE,
+} from "../../services/payment/src/entry-points/order-created.js";
 
 describe("order and payment follow the platform's contracts", () => {
   it("consume exactly the queues and bindings the platform model declares", () => {
@@ -15,6 +18,10 @@ describe("order and payment follow the platform's contracts", () => {
     expect(model(ORDER_CREATED_QUEUE.name)).toMatchObject({
       consumer: "payment",
       bindings: ORDER_CREATED_QUEUE.bindings,
+    });
+    expect(model(ORDER_CANCELLED_QUEUE.name)).toMatchObject({
+      consumer: "payment",
+      bindings: ORDER_CANCELLED_QUEUE.bindings,
     });
   });
 

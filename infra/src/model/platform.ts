@@ -90,7 +90,13 @@ export const MESSAGING: MessagingTopology = {
   deadLetterExchange: `${EVENTS_EXCHANGE}.dlx`,
   queues: [
     { name: "payment.order-created", consumer: "payment", bindings: ["order.created"] },
-    { name: "order.payment-events", consumer: "order", bindings: ["payment.completed", "payment.failed"] },
+    // A cancelled order is never left charged: payment voids it, or refunds a charge that won the race.
+    { name: "payment.order-cancelled", consumer: "payment", bindings: ["order.cancelled"] },
+    {
+      name: "order.payment-events",
+      consumer: "order",
+      bindings: ["payment.completed", "payment.failed", "payment.refunded"],
+    },
     {
       name: "product.stock-release",
       consumer: "product",
@@ -111,7 +117,7 @@ export const MESSAGING: MessagingTopology = {
       "order.shipped",
       "order.delivered",
     ],
-    payment: ["payment.completed", "payment.failed"],
+    payment: ["payment.completed", "payment.failed", "payment.refunded"],
     product: ["product.changed", "product.deleted"],
     cart: ["cart.item_added"],
   },

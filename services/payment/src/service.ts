@@ -3,7 +3,7 @@ import { configSchema } from "./config.js";
 import { migrations } from "./data-access/migrations.js";
 import { PaymentRepository } from "./data-access/payment-repository.js";
 import type { ChargeDeps } from "./domain/charge.js";
-import { consumeOrderCreated } from "./entry-points/order-created.js";
+import { consumeOrderCancelled, consumeOrderCreated } from "./entry-points/order-created.js";
 
 export const paymentService = defineService({
   name: "payment",
@@ -43,6 +43,7 @@ export const paymentService = defineService({
         relay = started;
         onStop("outbox relay", () => started.stop());
         await consumeOrderCreated(broker, deps);
+        await consumeOrderCancelled(broker, deps);
       },
     };
   },

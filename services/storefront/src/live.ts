@@ -46,6 +46,15 @@ function deliver(event: OrderEvent, tell: boolean): void {
   if (seen.has(key)) return;
   seen.add(key);
   if (event.at > lastEventAt) lastEventAt = event.at;
+  if (event.type === "payment.refunded") {
+    // Not a status of the order: the pages re-read it, which shows when it was refunded.
+    if (tell) announce(`Order ${event.orderId.slice(0, 8)}: your payment was refunded`, "info");
+    resyncStore.update((n) => n + 1);
+    void loadOrders();
+    return;
+  }
+  // Other payment events only foretell the order's own next status, which follows as order.*.
+  if (event.type?.startsWith("payment.")) return;
   patchOrderStatus(event.orderId, event.status, event.at);
   // "Pending" is what the person just did themselves; only news is worth interrupting for.
   if (tell && event.status !== "pending") {

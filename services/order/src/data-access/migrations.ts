@@ -84,4 +84,10 @@ export const migrations: Migration[] = [
       "ALTER TABLE checkout_leases ADD COLUMN IF NOT EXISTS holder CHAR(36) CHARACTER SET ascii NULL",
     ],
   },
+  {
+    version: 6,
+    name: "refunds",
+    // When the payment of a cancelled order was refunded (payment.refunded): shown to the buyer.
+    statements: ["ALTER TABLE orders ADD COLUMN IF NOT EXISTS refunded_at DATETIME(3) NULL"],
+  },
 ];

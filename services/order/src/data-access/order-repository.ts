@@ -13,6 +13,7 @@ interface OrderRow {
   payment_token: string | null;
   payment_id: string | null;
   failure_reason: string | null;
+  refunded_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -87,7 +88,7 @@ export class OrderRepository {
   ): Promise<Order | undefined> {
     const q: Queryable = options.conn ?? this.db;
     const rows: OrderRow[] = await q.query(
-      `SELECT ${COLUMNS} FROM orders WHERE id = ?${options.forUpdate ? " FOR UPDATE" : ""}`,
+      `SELECT ${COLUMNS}, refunded_at FROM orders WHERE id = ?${options.forUpdate ? " FOR UPDATE" : ""}`,
       [id],
     );
     const row = rows[0];
@@ -110,7 +111,7 @@ export class OrderRepository {
     const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
     const [count] = await this.db.query(`SELECT COUNT(*) AS n FROM orders ${clause}`, params);
     const rows: OrderRow[] = await this.db.query(
-      `SELECT ${COLUMNS} FROM orders ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+      `SELECT ${COLUMNS}, refunded_at FROM orders ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
       [...params, filter.limit, (filter.page - 1) * filter.limit],
     );
     return { items: await this.withLines(this.db, rows), total: Number(count.n) };
@@ -132,6 +133,15 @@ export class OrderRepository {
       "INSERT INTO order_status_history (order_id, from_status, to_status, cause, event_id, at) VALUES (?, ?, ?, ?, ?, ?)",
       [orderId, change.from, change.to, change.cause, change.eventId ?? null, change.at],
     );
+  }
+
+  /** Records that the order's payment was refunded; false when it already was, or is unknown. */
+  async markRefunded(conn: DbConnection, orderId: string, at: Date): Promise<boolean> {
+    const result = await conn.query(
+      "UPDATE orders SET refunded_at = ? WHERE id = ? AND refunded_at IS NULL",
+      [at, orderId],
+    );
+    return Number(result.affectedRows) === 1;
   }
 
   async exists(id: string): Promise<boolean> {
@@ -166,6 +176,7 @@ export class OrderRepository {
       paymentToken: r.payment_token,
       paymentId: r.payment_id,
       failureReason: r.failure_reason,
+      refundedAt: r.refunded_at ?? null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }));

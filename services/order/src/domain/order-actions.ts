@@ -105,7 +105,7 @@ export async function applyPayment(
       deps.logger.warn(
         { eventId, orderId: order.id, status: order.status, result: payment.result },
         order.status === "cancelled" && payment.result === "completed"
-          ? "payment completed for a cancelled order; ignored (a refund is out of scope)"
+          ? "payment completed for a cancelled order; payment refunds it (order.cancelled)"
           : "payment result for an order that is no longer pending; ignored",
       );
       return "ignored" as const;
@@ -137,5 +137,25 @@ export async function applyPayment(
     deps.onCommitted();
     deps.logger.info({ orderId: payment.orderId, status: to, eventId }, "payment applied");
   }
+  return outcome;
+}
+
+/**
+ * `payment.refunded`: the charge of a cancelled order was given back. Recorded on the order
+ * (`refundedAt`, shown to the buyer) once per event id.
+ */
+export async function applyRefund(
+  deps: OrderDeps,
+  eventId: string,
+  refund: { orderId: string },
+): Promise<"applied" | "duplicate" | "ignored"> {
+  const at = new Date();
+  const outcome = await withTransaction(deps.db, async (conn) => {
+    if (!(await claimEvent(conn, PAYMENT_EVENTS_CONSUMER, eventId))) return "duplicate" as const;
+    return (await deps.orders.markRefunded(conn, refund.orderId, at))
+      ? ("applied" as const)
+      : ("ignored" as const);
+  });
+  deps.logger.info({ orderId: refund.orderId, eventId, outcome }, "payment refund recorded");
   return outcome;
 }

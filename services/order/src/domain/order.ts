@@ -59,6 +59,8 @@ export interface Order {
   paymentToken: string | null;
   paymentId: string | null;
   failureReason: string | null;
+  /** When the payment of this (cancelled) order was refunded. */
+  refundedAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -84,6 +86,7 @@ export function orderJson(order: Order) {
     currency: order.currency,
     ...(order.paymentToken ? { paymentToken: order.paymentToken } : {}),
     ...(order.failureReason ? { failureReason: order.failureReason } : {}),
+    ...(order.refundedAt ? { refundedAt: order.refundedAt.toISOString() } : {}),
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),
   };

@@ -23,4 +23,14 @@ export const migrations: Migration[] = [
   },
   outboxMigration(2),
   processedEventsMigration(3),
+  {
+    version: 4,
+    name: "voids and refunds",
+    statements: [
+      // voided: the order was cancelled before it was charged (the row stops a later charge);
+      // refunded: it was cancelled while its charge completed, and the charge was given back.
+      "ALTER TABLE payments MODIFY status ENUM('completed', 'failed', 'voided', 'refunded') NOT NULL",
+      "ALTER TABLE payments ADD COLUMN IF NOT EXISTS refunded_at DATETIME(3) NULL",
+    ],
+  },
 ];

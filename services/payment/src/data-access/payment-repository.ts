@@ -1,7 +1,34 @@
 import { type DbConnection, isDuplicateKey } from "@shopstream/runtime";
 import type { Payment } from "../domain/payment.js";
 
+export interface PaymentRow {
+  id: string;
+  status: Payment["status"];
+  amountCents: number;
+  currency: string;
+}
+
 export class PaymentRepository {
+  /** The order's payment, locked until the transaction ends. */
+  async lockForOrder(conn: DbConnection, orderId: string): Promise<PaymentRow | undefined> {
+    const rows: { id: string; status: Payment["status"]; amount_cents: number; currency: string }[] =
+      await conn.query(
+        "SELECT id, status, amount_cents, currency FROM payments WHERE order_id = ? FOR UPDATE",
+        [orderId],
+      );
+    const row = rows[0];
+    return (
+      row && { id: row.id, status: row.status, amountCents: Number(row.amount_cents), currency: row.currency }
+    );
+  }
+
+  async markRefunded(conn: DbConnection, paymentId: string, at: Date): Promise<void> {
+    await conn.query(
+      "UPDATE payments SET status = 'refunded', refunded_at = ? WHERE id = ? AND status = 'completed'",
+      [at, paymentId],
+    );
+  }
+
   /** Inserts the order's payment; false when the order already has one. */
   async insert(conn: DbConnection, p: Payment): Promise<boolean> {
     try {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { claimEvent, type Db, enqueueEvent, type Logger, withTransaction } from "@shopstream/runtime";
 import type { PaymentRepository } from "../data-access/payment-repository.js";
-import { decide, type Payment, paymentEvent } from "./payment.js";
+import { decide, type Payment, paymentEvent, refundEvent } from "./payment.js";
 
 export const ORDER_CREATED_CONSUMER = "payment.order-created";
 
@@ -75,4 +75,67 @@ export async function chargeOrder(
     );
   }
   return payment;
+}
+
+export const ORDER_CANCELLED_CONSUMER = "payment.order-cancelled";
+
+export interface CancelRequest {
+  orderId: string;
+  userId: string;
+  totalCents: number;
+  currency: string;
+}
+
+/**
+ * A cancelled order is never left charged, whichever of its `order.created` and `order.cancelled`
+ * payment sees first. Before the charge: a `voided` payment row takes the order's one payment, so
+ * the charge that comes later finds it and charges nothing. After it (the charge won the race
+ * against the cancel): the charge is refunded and `payment.refunded` tells the order and the
+ * buyer. Once per event id; the claim, the row and the event commit together.
+ */
+export async function cancelPayment(
+  deps: ChargeDeps,
+  eventId: string,
+  req: CancelRequest,
+): Promise<"voided" | "refunded" | "nothing" | "duplicate"> {
+  const outcome = await withTransaction(deps.db, async (conn) => {
+    if (!(await claimEvent(conn, ORDER_CANCELLED_CONSUMER, eventId))) return "duplicate" as const;
+    const voided: Payment = {
+      id: randomUUID(),
+      orderId: req.orderId,
+      userId: req.userId,
+      amountCents: 0,
+      currency: req.currency,
+      token: "",
+      status: "voided",
+      failureReason: null,
+      eventId,
+      createdAt: new Date(),
+    };
+    // Waits for a charge of this order still in flight (its row is locked) and then sees it.
+    if (await deps.payments.insert(conn, voided)) return "voided" as const;
+    const payment = await deps.payments.lockForOrder(conn, req.orderId);
+    if (payment?.status !== "completed") return "nothing" as const;
+    await deps.payments.markRefunded(conn, payment.id, new Date());
+    await enqueueEvent(
+      conn,
+      refundEvent({
+        orderId: req.orderId,
+        userId: req.userId,
+        paymentId: payment.id,
+        amountCents: payment.amountCents,
+        currency: payment.currency,
+      }),
+    );
+    return "refunded" as const;
+  });
+  if (outcome === "refunded") deps.onCommitted();
+  if (outcome === "voided" || outcome === "refunded") {
+    deps.count(outcome);
+    deps.logger.info(
+      { orderId: req.orderId, eventId, result: outcome },
+      "payment of a cancelled order settled",
+    );
+  }
+  return outcome;
 }

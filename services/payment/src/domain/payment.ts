@@ -26,11 +26,22 @@ export interface Payment {
   amountCents: number;
   currency: string;
   token: string;
-  status: "completed" | "failed";
+  status: "completed" | "failed" | "voided" | "refunded";
   failureReason: FailureReason | null;
   /** The `order.created` event that asked for it. */
   eventId: string;
   createdAt: Date;
+}
+
+/** `payment.refunded`: a completed charge given back because its order was cancelled. */
+export function refundEvent(refund: {
+  orderId: string;
+  userId: string;
+  paymentId: string;
+  amountCents: number;
+  currency: string;
+}): EventEnvelope {
+  return createEvent("payment.refunded", { ...refund, status: "refunded" });
 }
 
 /** `payment.completed` or `payment.failed` (docs/service-contracts.md). */

@@ -103,7 +103,7 @@ const NEXT_STEP: Partial<Record<Order["status"], string>> = {
   paid: "Paid. We will let you know when it ships.",
   payment_failed:
     "The payment failed, so nothing was charged and the items went back on sale. You can place a new order.",
-  cancelled: "This order was cancelled. Nothing was charged.",
+  cancelled: "This order was cancelled. If a payment went through meanwhile, it is refunded.",
   shipped: "On its way.",
   delivered: "Delivered. Enjoy!",
 };
@@ -173,7 +173,11 @@ export function OrderPage(props: { id: string }) {
         <p class="order-status-line">
           Status: <StatusBadge status={data.status} />
         </p>
-        <p aria-live="polite">{NEXT_STEP[data.status]}</p>
+        <p aria-live="polite" data-testid="order-next-step">
+          {data.refundedAt
+            ? `This order was cancelled and your payment was refunded on ${formatDate(data.refundedAt)}.`
+            : NEXT_STEP[data.status]}
+        </p>
         <p class="muted">
           Placed {formatDate(data.createdAt)} · last update {formatDate(data.updatedAt)}
         </p>
