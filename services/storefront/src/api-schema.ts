@@ -498,6 +498,11 @@ export interface components {
             paymentToken?: string;
             /** @description Why the payment failed */
             failureReason?: string;
+            /**
+             * Format: date-time
+             * @description When the payment of this cancelled order was refunded
+             */
+            refundedAt?: string;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */

@@ -21,6 +21,10 @@ export const orderSchema = z.object({
   currency: z.string(),
   paymentToken: z.string().optional(),
   failureReason: z.string().optional().describe("Why the payment failed"),
+  refundedAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("When the payment of this cancelled order was refunded"),
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
 });
