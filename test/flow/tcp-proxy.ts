@@ -2,8 +2,8 @@ import type { AddressInfo } from "node:net";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 
 /**
- * A TCP proxy in front of RabbitMQ that a test can cut: `cut()` destroys every connection and
- * refuses new ones (accepted, then reset at once) until `restore()`.
+ * A TCP proxy in front of a store (RabbitMQ, Redis, MariaDB) that a test can cut: `cut()`
+ * destroys every connection and refuses new ones (accepted, then reset at once) until `restore()`.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   let cut = false;
@@ -35,6 +35,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
   const { port } = server.address() as AddressInfo;
   return {
     url: `amqp://127.0.0.1:${port}`,
+    /** The proxy's address under another scheme (`redis`, …). */
+    urlAs: (scheme: string) => `${scheme}://127.0.0.1:${port}`,
     /** Connections accepted since the proxy started (reconnects count again). */
     accepted: () => accepted,
     open: () => sockets.size / 2,

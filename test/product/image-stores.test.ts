@@ -135,7 +135,7 @@ describe("the product service on MinIO", () => {
     const res = await fetch(`${bed.url}/products/${first.id}/image`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("image/png");
-    expect((await api(`${bed.url}/ready`)).body.checks.images).toBe("ok");
+    expect((await api(`${bed.url}/health`)).body.dependencies.images).toBe("ok");
   });
 
   it("keeps an uploaded image in the bucket and removes the one it replaced", async () => {

@@ -128,6 +128,19 @@ export function alertRules(): { groups: { name: string; rules: AlertRule[] }[] }
               description: "The transactional outbox is not draining: is RabbitMQ reachable?",
             },
           },
+          {
+            // /ready leaves these out so that the service keeps answering (docs/faults.md); this
+            // is where an outage of one of them shows.
+            alert: "DependencyDegraded",
+            expr: 'min by (service, dependency) (shopstream_dependency_up{required="false"}) == 0',
+            for: "5m",
+            labels: { severity: "warning" },
+            annotations: {
+              summary: "{{ $labels.service }} runs without {{ $labels.dependency }}",
+              description:
+                "The service answers, degraded (see its /health): restore the dependency before it matters.",
+            },
+          },
         ],
       },
     ],

@@ -42,8 +42,10 @@ export const cartService = defineService({
       routes(app) {
         cartRoutes(app, { cart, verifier });
       },
-      readiness: {
-        redis: () => redis.client.ping(),
+      // Carts live in Redis. The broker only carries the best-effort `cart.item_added` and the
+      // `order.created` consumer, which catches up when it is back.
+      readiness: { redis: () => redis.client.ping() },
+      degradable: {
         rabbitmq: async () => {
           if (!broker.isConnected()) throw new Error("not connected to RabbitMQ");
         },

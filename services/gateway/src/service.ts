@@ -149,7 +149,12 @@ export const gatewayService = defineService({
         });
         if (config.STOREFRONT_DIR) storefrontRoutes(app, config.STOREFRONT_DIR, logger);
       },
-      readiness: {
+      // Nothing the gateway cannot answer without: without Redis it serves without rate limits
+      // (fail open) and with a cache that expires on its own; without the JWKS anonymous reads go
+      // on and signed-in requests get 503 (docs/faults.md). Taking it out of its Service would
+      // turn either outage into the whole shop's.
+      readiness: {},
+      degradable: {
         redis: () => redis.client.ping(),
         jwks: () => jwksReady(config.JWKS_URL),
       },

@@ -102,8 +102,10 @@ export const productService = defineService({
         productRoutes(app, { catalog, verifier });
         reservationRoutes(app, { reservations });
       },
-      readiness: {
-        mariadb: () => db.query("SELECT 1"),
+      // The catalog is MariaDB. Without Redis reads skip the cache; without the broker the outbox
+      // waits; without search or images only searches or pictures fail (docs/faults.md).
+      readiness: { mariadb: () => db.query("SELECT 1") },
+      degradable: {
         redis: () => redis.client.ping(),
         rabbitmq: async () => {
           if (!broker.isConnected()) throw new Error("not connected to RabbitMQ");
@@ -117,7 +119,7 @@ export const productService = defineService({
         onStop("outbox relay", () => started.stop());
         await startConsumers({ broker, reservations, store, search, logger });
         if (search.backend === "elasticsearch") {
-          // Elasticsearch can take a minute to come up: serve meanwhile (not ready) and retry.
+          // Elasticsearch can take a minute to come up: serve meanwhile (searches answer 503) and retry.
           const abort = new AbortController();
           const bootstrap = (async () => {
             for (let attempt = 1; !abort.signal.aborted; attempt++) {

@@ -11,11 +11,36 @@ import { trustedProxies } from "./trust-proxy.js";
 /** A named dependency check for `/ready`: resolves when the dependency answers. */
 export type ReadinessCheck = () => Promise<unknown>;
 
+/** Each check's outcome: `ok`, or why it failed; a check slower than `timeoutMs` fails. */
+export async function runChecks(
+  checks: Record<string, ReadinessCheck>,
+  timeoutMs: number,
+): Promise<Record<string, string>> {
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await withTimeout(check(), timeoutMs, name);
+        return [name, "ok"] as const;
+      } catch (err) {
+        return [name, (err as Error).message || "failed"] as const;
+      }
+    }),
+  );
+  return Object.fromEntries(results);
+}
+
 export interface HttpAppOptions {
   name: string;
   logger: Logger;
   metrics: Metrics;
+  /** What the service cannot answer without: `/ready` fails while one of them does. */
   readiness: Record<string, ReadinessCheck>;
+  /**
+   * What the service answers without, worse (a cache, a broker it retries, an optional backend):
+   * shown in `/health` and as `shopstream_dependency_up`, never in `/ready`, so an outage of one
+   * of them does not take every replica out of its load balancer at once (docs/faults.md).
+   */
+  degradable?: Record<string, ReadinessCheck>;
   /** Mounts the service's own routes. */
   routes: (app: Express) => void;
   /** JSON body limit, e.g. "100kb". */
@@ -118,25 +143,17 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set("etag", false);
 
   // Probes and metrics stay outside request logging so they do not flood the logs.
-  app.get("/health", (_req, res) => {
-    res.json({ status: "ok", service: options.name });
+  // Liveness: always 200 while the process serves; degraded dependencies are details.
+  const degradable = options.degradable ?? {};
+  app.get("/health", async (_req, res) => {
+    const dependencies = await runChecks(degradable, 1000);
+    const degraded = Object.values(dependencies).some((status) => status !== "ok");
+    res.json({ status: degraded ? "degraded" : "ok", service: options.name, dependencies });
   });
   app.get("/ready", async (_req, res) => {
-    const results = await Promise.all(
-      Object.entries(options.readiness).map(async ([name, check]) => {
-        try {
-          await withTimeout(check(), 2000, name);
-          return [name, "ok"] as const;
-        } catch (err) {
-          return [name, (err as Error).message || "failed"] as const;
-        }
-      }),
-    );
-    const failed = results.filter(([, status]) => status !== "ok");
-    res.status(failed.length ? 503 : 200).json({
-      status: failed.length ? "unavailable" : "ready",
-      checks: Object.fromEntries(results),
-    });
+    const checks = await runChecks(options.readiness, 2000);
+    const failed = Object.values(checks).some((status) => status !== "ok");
+    res.status(failed ? 503 : 200).json({ status: failed ? "unavailable" : "ready", checks });
   });
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

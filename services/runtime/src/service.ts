@@ -2,11 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import pRetry from "p-retry";
+import { Gauge } from "prom-client";
 import type { z } from "zod";
 import { createTokenVerifier, type TokenVerifier } from "./auth.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createDb, type Db, type DbConfig, type Migration, migrate } from "./db.js";
-import { createHttpApp, type ReadinessCheck } from "./http.js";
+import { createHttpApp, type ReadinessCheck, runChecks } from "./http.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -42,7 +43,13 @@ export interface ServiceContext<C> {
 
 export interface ServiceParts {
   routes: (app: Express) => void;
+  /** What the service cannot answer without: `/ready` fails (the replica leaves its Service) while one fails. */
   readiness: Record<string, ReadinessCheck>;
+  /**
+   * What it answers without, degraded: `/health` details and `shopstream_dependency_up`, never
+   * `/ready` (an outage of a cache must not take every replica out of its Service).
+   */
+  degradable?: Record<string, ReadinessCheck>;
   /** Runs once the HTTP server listens: start consumers, relays, timers. */
   afterListen?: (server: Server) => Promise<void> | void;
   /**
@@ -167,11 +174,13 @@ export async function startService<S extends z.ZodType>(
     logger,
     metrics,
     readiness: parts.readiness,
+    ...(parts.degradable ? { degradable: parts.degradable } : {}),
     routes: parts.routes,
     internal: internalGuard(definition.name, tokens),
     ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
     ...(parts.parseJson === false ? { parseJson: false } : {}),
   });
+  dependencyGauge(metrics, parts.readiness, parts.degradable ?? {});
   const front = parts.front;
   const server = createServer(front ? (req, res) => front(req, res, () => app(req, res)) : app);
   await new Promise<void>((resolve, reject) => {
@@ -234,6 +243,33 @@ export async function startService<S extends z.ZodType>(
     metrics,
     stop,
   };
+}
+
+/**
+ * `shopstream_dependency_up{dependency, required}`: 1 while a dependency answers, checked when
+ * scraped; `required="false"` marks one the service degrades without (alerts and dashboards see
+ * it although `/ready` does not).
+ */
+function dependencyGauge(
+  metrics: Metrics,
+  required: Record<string, ReadinessCheck>,
+  degradable: Record<string, ReadinessCheck>,
+): void {
+  new Gauge({
+    name: "shopstream_dependency_up",
+    help: "1 while a dependency answers; required=false: the service answers without it, degraded",
+    labelNames: ["dependency", "required"],
+    registers: [metrics.registry],
+    async collect() {
+      const [hard, soft] = await Promise.all([runChecks(required, 1000), runChecks(degradable, 1000)]);
+      for (const [checks, flag] of [
+        [hard, "true"],
+        [soft, "false"],
+      ] as const)
+        for (const [dependency, status] of Object.entries(checks))
+          this.set({ dependency, required: flag }, status === "ok" ? 1 : 0);
+    },
+  });
 }
 
 /**
