@@ -1,14 +1,7 @@
 import type { RequestHandler, Response } from "express";
-import {
-  createRemoteJWKSet,
-  customFetch,
-  type FetchImplementation,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from "jose";
+import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { badRequest, forbidden, type HttpError, serviceUnavailable, unauthorized } from "./errors.js";
-import { fetchJwks } from "./jwks-fetch.js";
+import { type CachedJwksOptions, createCachedJwks, KeysUnavailableError } from "./jwks.js";
 
 export type Role = "customer" | "admin";
 
@@ -26,6 +19,8 @@ export interface TokenVerifierOptions {
   jwksUrl: string;
   issuer: string;
   audience: string;
+  /** Cache age, stale bound and cooldown of the key set (./jwks.ts); the defaults suit production. */
+  keys?: CachedJwksOptions;
 }
 
 /** The only algorithm accepted: `alg: none`, HS256 tricks and RSA keys are all rejected. */
@@ -44,13 +39,9 @@ export function tokenInUrl(query: URLSearchParams): HttpError | undefined {
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.jwksUrl), {
-    timeoutDuration: 3000,
-    cooldownDuration: 30_000,
-    cacheMaxAge: 10 * 60_000,
-    // Over node:http rather than the global fetch (bench/README.md, "Memory").
-    [customFetch]: fetchJwks as unknown as FetchImplementation,
-  });
+  // Over node:http rather than the global fetch (bench/README.md, "Memory"); the last good keys
+  // outlive an auth outage for a bounded time (docs/faults.md).
+  const keys: JWTVerifyGetKey = createCachedJwks(options.jwksUrl, options.keys);
   return verifierFromKeys(keys, options.issuer, options.audience);
 }
 
@@ -78,6 +69,7 @@ function userFromClaims(payload: JWTPayload): TokenUser {
 
 /** True when verification failed because the key set could not be fetched, not because of the token. */
 export function isVerificationUnavailable(err: unknown): boolean {
+  if (err instanceof KeysUnavailableError) return true;
   const e = err as { code?: string; name?: string };
   if (e?.code === "ERR_JWKS_TIMEOUT") return true;
   // Every jose error about the token itself carries an ERR_J… code; anything else is I/O.

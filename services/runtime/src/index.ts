@@ -4,6 +4,7 @@ export * from "./config.js";
 export * from "./db.js";
 export * from "./errors.js";
 export * from "./http.js";
+export * from "./jwks.js";
 export * from "./jwks-fetch.js";
 export * from "./logger.js";
 export * from "./messaging.js";

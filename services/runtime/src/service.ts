@@ -156,8 +156,28 @@ export async function startService<S extends z.ZodType>(
         onStop("rabbitmq", () => broker.close());
         return broker;
       },
-      tokenVerifier: (c) =>
-        createTokenVerifier({ jwksUrl: c.JWKS_URL, issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE }),
+      tokenVerifier: (c) => {
+        let failing = false;
+        return createTokenVerifier({
+          jwksUrl: c.JWKS_URL,
+          issuer: c.JWT_ISSUER,
+          audience: c.JWT_AUDIENCE,
+          keys: {
+            onRefreshFailed: (err, ageMs) => {
+              if (!failing)
+                logger.warn(
+                  { err: err.message, keysAgeSeconds: ageMs === undefined ? null : Math.round(ageMs / 1000) },
+                  "signing keys could not be refreshed; verifying with the last good ones while they last",
+                );
+              failing = true;
+            },
+            onRefreshed: () => {
+              if (failing) logger.info("signing keys refreshed again");
+              failing = false;
+            },
+          },
+        });
+      },
       serviceTokens() {
         if (!tokens.signer)
           throw new ConfigError("SERVICE_TOKEN_KEY is missing: this service calls internal routes");

@@ -1,4 +1,9 @@
-import { bearerToken, type TokenUser, type TokenVerifier } from "@shopstream/runtime";
+import {
+  bearerToken,
+  isVerificationUnavailable,
+  type TokenUser,
+  type TokenVerifier,
+} from "@shopstream/runtime";
 
 export type TokenCheck =
   | { kind: "none" }
@@ -7,16 +12,6 @@ export type TokenCheck =
   | { kind: "invalid" }
   /** The keys to check it with could not be fetched (auth is down): a 503, not the user's fault. */
   | { kind: "unverifiable"; reason: string };
-
-/** jose's codes for a JWKS that could not be fetched or read, as opposed to a bad token. */
-const KEYS_UNAVAILABLE = new Set(["ERR_JWKS_TIMEOUT", "ERR_JWKS_INVALID", "ERR_JOSE_GENERIC"]);
-
-function keysUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown; message?: unknown };
-  if (typeof e?.code === "string") return KEYS_UNAVAILABLE.has(e.code);
-  // fetch() rejects with a TypeError ("fetch failed") when the JWKS host does not answer.
-  return e?.name === "TypeError" || e?.name === "AbortError" || e?.name === "TimeoutError";
-}
 
 export async function checkToken(
   verifier: TokenVerifier,
@@ -27,7 +22,8 @@ export async function checkToken(
   try {
     return { kind: "valid", user: await verifier.verify(token) };
   } catch (err) {
-    if (keysUnavailable(err)) return { kind: "unverifiable", reason: (err as Error).message };
+    // The same rule as every service's (the runtime's): keys that cannot be had are a 503.
+    if (isVerificationUnavailable(err)) return { kind: "unverifiable", reason: (err as Error).message };
     return { kind: "invalid" };
   }
 }
