@@ -226,6 +226,50 @@ describe("cart", () => {
     expect(removed.body.items.map((i: { productId: string }) => i.productId)).toEqual([keep.id]);
   });
 
+  /** Catalog reads the product service answered, as its /metrics counts them. */
+  const productReads = async () => {
+    const text = await (await fetch(`${productUrl}/metrics`)).text();
+    return text
+      .split("\n")
+      .filter((l) => /^http_request_duration_seconds_count\{[^}]*method="GET"[^}]*route="\/products/.test(l))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+  };
+
+  it("prices a full cart with one call to the product service, whatever its number of lines", async () => {
+    const { token } = await customer();
+    const products = [];
+    for (let i = 0; i < 12; i++) products.push(await createProduct({ priceCents: 100 + i, stock: 5 }));
+    for (const p of products) expect((await add(token, p.id, 1)).status).toBe(201);
+    const gone = products[11]!;
+    expect((await api(`${productUrl}/products/${gone.id}`, { method: "DELETE", token: admin })).status).toBe(
+      204,
+    );
+
+    const before = await productReads();
+    const cart = await cartOf(token);
+    expect(await productReads()).toBe(before + 1);
+    expect(cart.items).toHaveLength(12);
+    expect(cart.items.filter((i) => i.available)).toHaveLength(11);
+    expect(cart.items.find((i) => i.productId === gone.id)).toMatchObject({
+      available: false,
+      name: gone.name,
+    });
+    expect(cart.totalCents).toBe(products.slice(0, 11).reduce((sum, p) => sum + p.priceCents, 0));
+  });
+
+  it("answers a batch read with the products that exist and refuses a bad one with 400", async () => {
+    const a = await createProduct();
+    const b = await createProduct();
+    const missing = randomUUID();
+    const res = await api(`${productUrl}/products/batch?ids=${a.id},${missing},${b.id},${a.id}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.body.items.map((p: { id: string }) => p.id)).toEqual([a.id, b.id]);
+    const tooMany = Array.from({ length: 101 }, () => randomUUID()).join(",");
+    for (const query of ["", "?ids=", "?ids=nope", `?ids=${tooMany}`, `?ids=${a.id}&other=1`])
+      expect(isProblem(await api(`${productUrl}/products/batch${query}`), 400), query).toBe(true);
+  });
+
   it("changes a quantity, removes a line and clears the cart", async () => {
     const { token } = await customer();
     const a = await createProduct({ priceCents: 100 });

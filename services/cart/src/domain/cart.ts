@@ -78,15 +78,17 @@ export function createCart(deps: CartDeps) {
   };
 
   const price = async (lines: StoredLine[], ctx: RequestContext): Promise<CartView> => {
-    let products: (CatalogProduct | null)[];
+    let products: Map<string, CatalogProduct>;
     try {
-      // All lookups at once; each is bounded by the client's timeout, so the whole is too.
-      products = await Promise.all(lines.map((line) => catalog.get(line.productId, ctx)));
+      // One batched read for the whole cart, bounded by the client's timeout.
+      products = lines.length
+        ? await catalog.getMany([...new Set(lines.map((l) => l.productId))], ctx)
+        : new Map();
     } catch (err) {
       throw unavailable(err);
     }
-    const items = lines.map((line, i): CartItemView => {
-      const product = products[i];
+    const items = lines.map((line): CartItemView => {
+      const product = products.get(line.productId);
       if (!product || product.currency !== deps.currency) {
         return {
           productId: line.productId,

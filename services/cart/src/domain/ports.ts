@@ -56,6 +56,14 @@ export interface CatalogProduct {
 export interface ProductCatalog {
   /** The product, or null when there is no such product (any more). Throws CatalogUnavailable. */
   get(productId: string, ctx: { requestId?: string | undefined }): Promise<CatalogProduct | null>;
+  /**
+   * The products among `productIds` that exist, by id, in one call per `BATCH_SIZE` ids.
+   * Throws CatalogUnavailable.
+   */
+  getMany(
+    productIds: string[],
+    ctx: { requestId?: string | undefined },
+  ): Promise<Map<string, CatalogProduct>>;
 }
 
 /** The catalog did not give a usable answer (down, slow, 5xx): the cart cannot be priced. */

@@ -164,6 +164,12 @@ export function createCatalog(deps: CatalogDeps) {
   return {
     get,
 
+    /** The products among `ids` that exist, in the order asked, from the database (one query). */
+    async byIds(ids: string[]): Promise<ProductRecord[]> {
+      const found = new Map((await store.findByIds(ids)).map((p) => [p.id, p]));
+      return ids.flatMap((id) => found.get(id) ?? []);
+    },
+
     /** One product's public JSON, serialised once per change. */
     async productJson(id: string): Promise<CachedText> {
       const cached = await cache.read("product", id, async () => {

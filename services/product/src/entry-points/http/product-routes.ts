@@ -9,7 +9,7 @@ import {
 import express, { type Express, type Request, type RequestHandler, type Response } from "express";
 import type { CachedText, Catalog } from "../../domain/catalog.js";
 import { generateSku, toProductJson } from "../../domain/product.js";
-import { listQuerySchema, newProductSchema, productPatchSchema, uuid } from "./schemas.js";
+import { batchQuerySchema, listQuerySchema, newProductSchema, productPatchSchema, uuid } from "./schemas.js";
 
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 const DEFAULT_LIMIT = 20;
@@ -80,6 +80,14 @@ export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: 
 
   app.get("/products/categories", async (req, res) => {
     sendCatalogJson(req, res, await catalog.categoriesJson());
+  });
+
+  // Several products by id in one read (the cart prices all its lines with one call); those
+  // that do not exist are left out. Current stock, never shared: `no-store`.
+  app.get("/products/batch", async (req, res) => {
+    const { ids } = parse(batchQuerySchema, req.query);
+    const products = await catalog.byIds(ids);
+    res.set("Cache-Control", "no-store").json({ items: products.map(toProductJson) });
   });
 
   app.get("/products/:id", async (req, res) => {

@@ -112,3 +112,20 @@ export const reservationSchema = z
   });
 
 export const orderIdParams = z.strictObject({ orderId: uuid });
+
+/** Most products one batch read answers: a full cart (MAX_CART_LINES, 50 by default) in one call. */
+export const MAX_BATCH_IDS = 100;
+
+/** `?ids=<uuid>,<uuid>,…`: distinct, at most MAX_BATCH_IDS. */
+export const batchQuerySchema = z.strictObject({
+  ids: z
+    .string()
+    .transform((v) => v.split(",").filter((id) => id !== ""))
+    .pipe(
+      z
+        .array(uuid)
+        .min(1, "must name at least one product")
+        .max(MAX_BATCH_IDS, `must name at most ${MAX_BATCH_IDS} products`),
+    )
+    .transform((ids) => [...new Set(ids)]),
+});
