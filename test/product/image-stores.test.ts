@@ -52,7 +52,9 @@ function behavesAsAnImageStore(name: string, make: () => Promise<ImageStore>) {
       const store = await make();
       const k = key("product-a", PNG);
       await store.put(k, PNG, "image/png");
-      expect(await store.get(k)).toEqual(PNG);
+      const stream = await store.get(k);
+      expect(stream).not.toBeNull();
+      expect(Buffer.concat(await stream!.toArray())).toEqual(PNG);
       await store.delete(k);
       expect(await store.get(k)).toBeNull();
       await expect(store.delete(k)).resolves.toBeUndefined();

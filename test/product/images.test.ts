@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { get as httpGet, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
@@ -19,7 +20,8 @@ let bed: ProductTestbed;
 let url: string;
 
 beforeAll(async () => {
-  bed = await startProductTestbed("images", { SEED_DEMO_CATALOG: "true" });
+  // Two images sent at once at most: the bound is what one test below shows.
+  bed = await startProductTestbed("images", { SEED_DEMO_CATALOG: "true", IMAGE_STREAMS_MAX: "2" });
   url = bed.url;
 });
 afterAll(() => bed?.stop());
@@ -181,6 +183,42 @@ describe("product images", () => {
     }
     expect((await getImage(p.id)).bytes).toEqual(PNG);
     expect(filesIn(bed.imagesDir)).toHaveLength(files);
+  });
+
+  it("streams images with a bound on how many are sent at once: one more gets 503 with Retry-After", async () => {
+    const p = await createProduct(url, bed.adminToken);
+    // Nearly the largest upload: far more than the socket buffers of a client that does not read.
+    const big = Buffer.concat([PNG.subarray(0, 33), randomBytes(5 * 1024 * 1024 - 1024)]);
+    expect((await upload(p.id, big, "image/png")).status).toBe(200);
+
+    // Two clients that take the answer's head and then read nothing: each holds its stream.
+    const requests: ReturnType<typeof httpGet>[] = [];
+    const heads = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<IncomingMessage>((resolve, reject) => {
+            const req = httpGet(`${url}/products/${p.id}/image`, (res) => {
+              res.pause();
+              resolve(res);
+            });
+            req.on("error", reject);
+            requests.push(req);
+          }),
+      ),
+    );
+    expect(heads.map((h) => h.statusCode)).toEqual([200, 200]);
+    expect(heads[0]!.headers["content-length"]).toBe(String(big.length));
+
+    const third = await fetch(`${url}/products/${p.id}/image`);
+    expect(third.status).toBe(503);
+    expect(third.headers.get("retry-after")).toBe("1");
+    expect(third.headers.get("content-type")).toMatch(/problem\+json/);
+    await third.body?.cancel();
+
+    // The clients go away: their streams end and the next reader gets the whole image.
+    for (const r of requests) r.destroy();
+    await expect.poll(async () => (await getImage(p.id)).res.status).toBe(200);
+    expect((await getImage(p.id)).bytes.equals(big)).toBe(true);
   });
 
   it("lets only admins upload, and only to products that exist", async () => {

@@ -28,6 +28,8 @@ export const imageEnv = {
   MINIO_ACCESS_KEY: optional(z.string().min(1)),
   MINIO_SECRET_KEY: optional(z.string().min(1)),
   IMAGES_DIR: z.string().min(1).default(".shopstream/images"),
+  /** Images sent at once by one replica; more get a 503 with Retry-After (each is streamed). */
+  IMAGE_STREAMS_MAX: env.int(1, 10_000, 64),
 };
 
 /** MinIO needs both keys; the error names the one that is missing. */

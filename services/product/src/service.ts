@@ -99,7 +99,7 @@ export const productService = defineService({
 
     return {
       routes(app) {
-        productRoutes(app, { catalog, verifier });
+        productRoutes(app, { catalog, verifier, imageStreams: config.IMAGE_STREAMS_MAX });
         reservationRoutes(app, { reservations });
       },
       // The catalog is MariaDB. Without Redis reads skip the cache; without the broker the outbox

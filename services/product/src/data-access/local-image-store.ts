@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { assertImageKey, type ImageStore } from "../domain/image-store.js";
 
@@ -24,7 +24,9 @@ export function createLocalImageStore(directory: string): ImageStore {
     },
     async get(key) {
       try {
-        return await readFile(pathOf(key));
+        // Opened here so that a missing file is a null, not an error in the middle of an answer.
+        const file = await open(pathOf(key), "r");
+        return file.createReadStream({ highWaterMark: 64 * 1024 });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
         throw err;

@@ -26,10 +26,8 @@ export function createMinioImageStore(options: {
     },
     async get(key) {
       try {
-        const stream = await client.getObject(bucket, assertImageKey(key));
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks);
+        // The object's body as it arrives from MinIO.
+        return await client.getObject(bucket, assertImageKey(key));
       } catch (err) {
         if (code(err) === "NoSuchKey" || code(err) === "NotFound") return null;
         throw err;

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
 import {
   conflict,
   type EventEnvelope,
@@ -289,7 +290,8 @@ export function createCatalog(deps: CatalogDeps) {
       return product.image;
     },
 
-    async imageBytes(image: ProductImage): Promise<Buffer> {
+    /** The image's bytes as a stream from the image store. */
+    async imageStream(image: ProductImage): Promise<Readable> {
       const data = await images.get(image.key);
       if (!data) throw notFound("The image is missing from the image store");
       return data;

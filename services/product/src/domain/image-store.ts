@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { IMAGE_TYPES, type ImageType } from "./product.js";
 
 /** Product image bytes. Two adapters: MinIO (S3) and a local folder. */
@@ -6,8 +7,8 @@ export interface ImageStore {
   /** Creates the bucket or folder when missing; safe to call from several replicas at once. */
   init(): Promise<void>;
   put(key: string, data: Buffer, contentType: ImageType): Promise<void>;
-  /** The bytes, or null when there is no such object. */
-  get(key: string): Promise<Buffer | null>;
+  /** The bytes as a stream (never read whole into memory), or null when there is no such object. */
+  get(key: string): Promise<Readable | null>;
   /** Removes the object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
   ready(): Promise<void>;

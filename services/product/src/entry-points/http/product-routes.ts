@@ -1,3 +1,4 @@
+import { pipeline } from "node:stream/promises";
 import {
   authenticate,
   HttpError,
@@ -58,8 +59,14 @@ function sendCatalogJson(req: Request, res: Response, answer: CachedText): void 
   res.type("application/json").send(answer.text);
 }
 
-export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: TokenVerifier }): void {
+export function productRoutes(
+  app: Express,
+  deps: { catalog: Catalog; verifier: TokenVerifier; imageStreams: number },
+): void {
   const { catalog } = deps;
+  // Images are streamed, each holding a file or a MinIO connection until its client has read it:
+  // at most this many at once; beyond it a 503 the browser retries rather than an unbounded pile.
+  let streaming = 0;
   const admin = [authenticate(deps.verifier), requireRole("admin")];
   // Any type is read so that the bytes can be sniffed; the limit is enforced while reading.
   const imageBody = express.raw({ type: () => true, limit: MAX_IMAGE_BYTES });
@@ -133,7 +140,19 @@ export function productRoutes(app: Express, deps: { catalog: Catalog; verifier: 
       res.status(304).end();
       return;
     }
-    const data = await catalog.imageBytes(image);
-    res.type(image.contentType).send(data);
+    if (streaming >= deps.imageStreams) {
+      throw new HttpError(503, "Service Unavailable", "Too many images are being sent; try again shortly", {
+        headers: { "Retry-After": "1" },
+      });
+    }
+    streaming++;
+    try {
+      const body = await catalog.imageStream(image);
+      res.type(image.contentType).set("Content-Length", String(image.size));
+      // A client that goes away ends the pipeline with an error: nothing more to answer.
+      await pipeline(body, res).catch(() => res.destroy());
+    } finally {
+      streaming--;
+    }
   });
 }
