@@ -1,4 +1,4 @@
-import { defineService, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
+import { defineService, type OutboxRelay, startOutboxRelay, startRetention } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { cartClient } from "./data-access/cart-client.js";
 import { CheckoutLeaseRepository } from "./data-access/checkout-lease-repository.js";
@@ -59,6 +59,8 @@ export const orderService = defineService({
         });
         relay = started;
         onStop("outbox relay", () => started.stop());
+        const retention = startRetention({ db, logger, metrics });
+        onStop("retention", () => retention.stop());
         await consumePaymentEvents(broker, orderDeps);
 
         let sweeping: Promise<unknown> = Promise.resolve();

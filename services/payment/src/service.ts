@@ -1,4 +1,4 @@
-import { defineService, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
+import { defineService, type OutboxRelay, startOutboxRelay, startRetention } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { migrations } from "./data-access/migrations.js";
 import { PaymentRepository } from "./data-access/payment-repository.js";
@@ -42,6 +42,8 @@ export const paymentService = defineService({
         });
         relay = started;
         onStop("outbox relay", () => started.stop());
+        const retention = startRetention({ db, logger, metrics });
+        onStop("retention", () => retention.stop());
         await consumeOrderCreated(broker, deps);
         await consumeOrderCancelled(broker, deps);
       },

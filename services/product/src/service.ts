@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Db, defineService, type Logger, type OutboxRelay, startOutboxRelay } from "@shopstream/runtime";
+import {
+  type Db,
+  defineService,
+  type Logger,
+  type OutboxRelay,
+  startOutboxRelay,
+  startRetention,
+} from "@shopstream/runtime";
 import { configSchema, type ProductConfig } from "./config.js";
 import { createLocalImageStore } from "./data-access/local-image-store.js";
 import { createMariaDbSearchIndex } from "./data-access/mariadb-search-index.js";
@@ -117,6 +124,8 @@ export const productService = defineService({
         relay = startOutboxRelay({ db, broker, logger, metrics });
         const started = relay;
         onStop("outbox relay", () => started.stop());
+        const retention = startRetention({ db, logger, metrics });
+        onStop("retention", () => retention.stop());
         await startConsumers({ broker, reservations, store, search, logger });
         if (search.backend === "elasticsearch") {
           // Elasticsearch can take a minute to come up: serve meanwhile (searches answer 503) and retry.

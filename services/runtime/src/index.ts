@@ -11,6 +11,7 @@ export * from "./messaging.js";
 export * from "./metrics.js";
 export * from "./outbox.js";
 export * from "./redis.js";
+export * from "./retention.js";
 export * from "./service.js";
 export * from "./service-tokens.js";
 export * from "./store-unavailable.js";
