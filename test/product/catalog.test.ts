@@ -1,7 +1,8 @@
 import amqplib from "amqplib";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, isProblem } from "../support/http.js";
-import { amqpUrl } from "../support/infra.js";
+import { amqpUrl, TEST_INFRA } from "../support/infra.js";
 import { createProduct, type ProductTestbed, startProductTestbed, startTokenIssuer } from "./helpers.js";
 
 let bed: ProductTestbed;
@@ -276,6 +277,41 @@ describe("managing the catalog", () => {
 });
 
 describe("the read cache", () => {
+  it("keeps a bounded set of list keys: browses of the first pages and of categories that exist, never free text", async () => {
+    const redis = createClient({ url: TEST_INFRA.redisUrl });
+    await redis.connect();
+    const listKeys = async () => {
+      const found: string[] = [];
+      for await (const keys of redis.scanIterator({
+        MATCH: `${bed.platform.redisPrefix}catalog:list:*`,
+        COUNT: 500,
+      }))
+        found.push(...keys);
+      return found.length;
+    };
+    try {
+      const before = await listKeys();
+      // Every distinct search, price range, deep page or made-up category: answered, never stored.
+      for (let i = 0; i < 20; i++) {
+        expect((await api(`${url}/products?q=kettle${i}`)).status).toBe(200);
+        expect((await api(`${url}/products?minPrice=${i}`)).status).toBe(200);
+        expect((await api(`${url}/products?page=${100 + i}`)).status).toBe(200);
+        expect((await api(`${url}/products?category=nothing-${i}`)).status).toBe(200);
+      }
+      expect(await listKeys()).toBe(before);
+      // A search still finds, uncached, and answers with an ETag.
+      const search = await api(`${url}/products?q=kettle`);
+      expect(names(search.body)).toEqual(["Gooseneck Kettle"]);
+      expect(search.headers.get("etag")).toMatch(/^"/);
+      // A browse of a real category is stored once, however its name is written.
+      await list("category=Kitchen&sort=name&page=2");
+      await list("category=kitchen&sort=name&page=2");
+      expect(await listKeys()).toBe(before + 1);
+    } finally {
+      await redis.close();
+    }
+  });
+
   it("serves repeated reads from Redis and shows a change on the very next read", async () => {
     const before = await api(`${url}/products/${ids.speaker}`);
     await api(`${url}/products/${ids.speaker}`);

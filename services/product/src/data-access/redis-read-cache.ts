@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import type { Logger, Redis } from "@shopstream/runtime";
-import type { CachedText, ReadCache } from "../domain/catalog.js";
+import { type CachedText, etagOf, type ReadCache } from "../domain/catalog.js";
 
 interface CounterLike {
   inc(labels: { cache: string }): void;
@@ -16,8 +15,7 @@ export interface RedisReadCacheOptions {
 /** Where every committed catalog change is announced (the gateway empties its cache on it). */
 export const CATALOG_CHANGED_CHANNEL = ["catalog", "changed"] as const;
 
-/** A strong ETag of a body: the same bytes give the same tag on every replica. */
-export const etagOf = (text: string) => `"${createHash("sha1").update(text).digest("base64url")}"`;
+export { etagOf };
 
 /**
  * Catalog reads in Redis, stored already serialised as `<version>\n<etag>\n<text>` under a key

@@ -84,6 +84,16 @@ const noSuchProduct = (id: string) => notFound(`There is no product ${id}`);
 const skuTaken = (sku: string) => conflict(`Another product already has the SKU ${sku}`, { sku });
 const unsupportedImage = (detail: string) => new HttpError(415, "Unsupported Media Type", detail);
 
+/** A strong ETag of a body: the same bytes give the same tag on every replica. */
+export const etagOf = (text: string) => `"${createHash("sha1").update(text).digest("base64url")}"`;
+
+/**
+ * Pages of a browse past this one are read from MariaDB every time: with the categories that
+ * exist, the sorts and the page sizes, this bounds the list keys the read cache can hold
+ * (docs/caching.md). Searches and price ranges, free text and numbers, are never cached.
+ */
+export const MAX_CACHED_PAGE = 5;
+
 /** Whitespace collapsed; search is case-insensitive, so the cache key is lowercased too. */
 export const normaliseText = (q: string | undefined) => (q ?? "").trim().replace(/\s+/g, " ");
 
@@ -162,6 +172,28 @@ export function createCatalog(deps: CatalogDeps) {
     return { ...result, page: query.page, limit: query.limit };
   };
 
+  async function categoriesJson(): Promise<CachedText> {
+    const cached = await cache.read("categories", "all", async () =>
+      JSON.stringify({ items: await store.categories() }),
+    );
+    return cached!;
+  }
+
+  /** A browse of the first pages, of the whole catalog or of a category that exists. */
+  async function cacheable(query: ListQuery): Promise<boolean> {
+    if (
+      normaliseText(query.q) !== "" ||
+      query.minPriceCents !== undefined ||
+      query.maxPriceCents !== undefined
+    )
+      return false;
+    if (query.page > MAX_CACHED_PAGE) return false;
+    const category = query.category?.trim().toLowerCase();
+    if (!category) return true;
+    const { items } = JSON.parse((await categoriesJson()).text) as { items: Category[] };
+    return items.some((c) => c.name.toLowerCase() === category);
+  }
+
   return {
     get,
 
@@ -181,21 +213,23 @@ export function createCatalog(deps: CatalogDeps) {
       return cached;
     },
 
-    /** A page of the catalog as public JSON, serialised once per change. */
+    /**
+     * A page of the catalog as public JSON, serialised once per change when it is a browse the
+     * cache keeps (`cacheable`); otherwise read and serialised for this request alone.
+     */
     async listJson(query: ListQuery): Promise<CachedText> {
-      const cached = await cache.read("list", listCacheKey(query), async () => {
+      const load = async () => {
         const page = await list(query);
         return JSON.stringify({ ...page, items: page.items.map(toProductJson) });
-      });
-      return cached!;
+      };
+      if (!(await cacheable(query))) {
+        const text = await load();
+        return { text, etag: etagOf(text) };
+      }
+      return (await cache.read("list", listCacheKey(query), load))!;
     },
 
-    async categoriesJson(): Promise<CachedText> {
-      const cached = await cache.read("categories", "all", async () =>
-        JSON.stringify({ items: await store.categories() }),
-      );
-      return cached!;
-    },
+    categoriesJson,
 
     async create(input: NewProduct): Promise<ProductRecord> {
       const now = new Date().toISOString();
