@@ -147,6 +147,16 @@ describe("Redis started on the generated ACL", () => {
         return { name, secret };
       });
 
+  it("runs with a memory cap below the container's limit and evicts nothing (carts and sessions stay)", async () => {
+    const args = workloadArgs("redis");
+    const limit = platform.workloads.find((w) => w.name === "redis")!.resources.memoryMiB;
+    const cap = args[args.indexOf("--maxmemory") + 1]!;
+    expect(cap).toMatch(/^\d+mb$/);
+    expect(Number.parseInt(cap, 10)).toBeGreaterThan(0);
+    expect(Number.parseInt(cap, 10)).toBeLessThanOrEqual(limit * 0.6);
+    expect(args[args.indexOf("--maxmemory-policy") + 1]).toBe("noeviction");
+  });
+
   it("lets every user of the ACL in with its password, and no one without", async () => {
     expect(users().map((u) => u.name)).toEqual(
       platform.workloads.filter((w) => w.redis).map((w) => w.redis!.user),

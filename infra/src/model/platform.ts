@@ -682,6 +682,9 @@ function thirdParty(
   };
 }
 
+/** Redis's `maxmemory` for a container of `limitMiB`: 60 %, the rest for fork copy-on-write and buffers. */
+export const redisMaxMemoryMiB = (limitMiB: number) => Math.floor(limitMiB * 0.6);
+
 function dataStores(s: PlatformSettings): Workload[] {
   const scale = (m: number) => Math.round(m * s.resourceScale);
   const stores: Workload[] = [
@@ -708,8 +711,24 @@ function dataStores(s: PlatformSettings): Workload[] {
       image: { kind: "third-party", image: "redis" },
       ports: [{ name: "redis", port: 6379 }],
       // The `default` user's password arrives as a SHA-256 in an ACL file (a secret file), so
-      // neither the command line nor the process list ever holds it.
-      args: ["redis-server", "--appendonly", "yes", "--dir", "/data", "--aclfile", "/run/secrets/redis-acl"],
+      // neither the command line nor the process list ever holds it. Memory is capped below the
+      // container's limit (room for the AOF rewrite's fork and client buffers) and nothing is
+      // ever evicted: carts, sessions, rate limits and throttles must not vanish, so a full Redis
+      // refuses writes (OOM) instead; the catalog cache, whose key space is bounded, only loses
+      // speed then (docs/caching.md, "Redis memory").
+      args: [
+        "redis-server",
+        "--appendonly",
+        "yes",
+        "--dir",
+        "/data",
+        "--aclfile",
+        "/run/secrets/redis-acl",
+        "--maxmemory",
+        `${redisMaxMemoryMiB(scale(256))}mb`,
+        "--maxmemory-policy",
+        "noeviction",
+      ],
       networks: ["data"],
       volumes: [{ name: "redis-data", mountPath: "/data", sizeGi: 2 }],
       configFiles: [{ name: "redis-acl", mountPath: "/run/secrets/redis-acl", secret: true }],
