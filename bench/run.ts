@@ -7,17 +7,19 @@
  * by status; any 5xx fails the run (exit 1). See bench/README.md.
  */
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { REPO_ROOT, startLocalRun } from "../infra/src/local/run.js";
+import { checkouts, json, signInBuyers } from "./checkout.js";
 
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CHECKOUT_BUYERS = 50;
+/** `BENCH_LOADS=checkout` runs the checkout load alone (while working on checkout). */
+const CATALOG_LOADS = (process.env.BENCH_LOADS ?? "all") !== "checkout";
 
 interface Row {
   name: string;
@@ -60,136 +62,6 @@ async function startBaseline(): Promise<{ url: string; stop(): void }> {
     createInterface({ input: child.stdout! }).once("line", resolve),
   );
   return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill("SIGTERM") };
-}
-
-async function json(url: string, init: RequestInit & { token?: string } = {}) {
-  const headers = new Headers(init.headers);
-  if (init.body) headers.set("content-type", "application/json");
-  if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-  const res = await fetch(url, { ...init, headers });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** 50 buyers, each in a loop: put one item in the cart, check out with a fresh Idempotency-Key. */
-async function checkouts(
-  api: string,
-  adminToken: string,
-): Promise<
-  Row & { oversold: boolean; stockUsed: number; unitsOrdered: number; errorsByStatus: Record<string, number> }
-> {
-  const initialStock = 1_000_000;
-  const product = await json(`${api}/products`, {
-    method: "POST",
-    token: adminToken,
-    body: JSON.stringify({
-      sku: `BENCH-${randomUUID().slice(0, 8)}`,
-      name: "Benchmark widget",
-      description: "A product only the benchmark buys",
-      category: "benchmark",
-      priceCents: 100,
-      currency: "EUR",
-      stock: initialStock,
-    }),
-  });
-  if (product.status !== 201) throw new Error(`could not create the bench product: ${product.status}`);
-  const productId: string = product.body.id;
-  const buyers = await Promise.all(
-    Array.from({ length: CHECKOUT_BUYERS }, async (_, i) => {
-      const credentials = {
-        email: `bench-${i}-${randomUUID()}@shopstream.test`,
-        password: "bench-password-1",
-      };
-      const r = await json(`${api}/auth/register`, {
-        method: "POST",
-        body: JSON.stringify({ ...credentials, name: "Bench" }),
-      });
-      if (r.status !== 202)
-        throw new Error(`could not register a buyer: ${r.status} ${JSON.stringify(r.body)}`);
-      // Registration answers alike for a new and a taken address; the session comes from signing in.
-      const signedIn = await json(`${api}/auth/login`, { method: "POST", body: JSON.stringify(credentials) });
-      if (signedIn.status !== 200)
-        throw new Error(`could not sign a buyer in: ${signedIn.status} ${JSON.stringify(signedIn.body)}`);
-      return signedIn.body.accessToken as string;
-    }),
-  );
-  const latencies: number[] = [];
-  const errorsByStatus: Record<string, number> = {};
-  let errors = 0;
-  let orders = 0;
-  const deadline = Date.now() + DURATION_S * 1000;
-  const started = Date.now();
-  await Promise.all(
-    buyers.map(async (token) => {
-      while (Date.now() < deadline) {
-        const t0 = performance.now();
-        const add = await json(`${api}/cart/items`, {
-          method: "POST",
-          token,
-          body: JSON.stringify({ productId, quantity: 1 }),
-        });
-        const order = await json(`${api}/orders`, {
-          method: "POST",
-          token,
-          headers: { "idempotency-key": randomUUID() },
-          body: JSON.stringify({ paymentToken: "tok_visa" }),
-        });
-        latencies.push(performance.now() - t0);
-        for (const r of [add, order]) {
-          if (r.status >= 400) {
-            errors++;
-            errorsByStatus[r.status] = (errorsByStatus[r.status] ?? 0) + 1;
-          }
-        }
-        if (order.status === 201) orders++;
-      }
-    }),
-  );
-  const seconds = (Date.now() - started) / 1000;
-  // Read the stock once the platform has caught up (the gateway may be shedding load briefly).
-  let after = await json(`${api}/products/${productId}`);
-  for (let i = 0; i < 50 && after.status !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    after = await json(`${api}/products/${productId}`);
-  }
-  if (after.status !== 200) throw new Error(`could not read the bench product's stock: ${after.status}`);
-  const stockUsed = initialStock - Number(after.body.stock);
-  // A buyer's next cart add can land before order.created has emptied the cart, so an order may
-  // hold more than one unit: compare the stock with the units in every order of this product.
-  let unitsOrdered = 0;
-  for (let page = 1; ; page++) {
-    const list = await json(`${api}/orders?limit=100&page=${page}`, { token: adminToken });
-    const items = (list.body?.items ?? []) as {
-      status: string;
-      items: { productId: string; quantity: number }[];
-    }[];
-    for (const o of items) {
-      if (o.status === "payment_failed" || o.status === "cancelled") continue;
-      for (const line of o.items) if (line.productId === productId) unitsOrdered += line.quantity;
-    }
-    if (items.length < 100) break;
-  }
-  latencies.sort((a, b) => a - b);
-  return {
-    name: `checkout (cart add + POST /api/orders), ${CHECKOUT_BUYERS} buyers`,
-    requestsPerSecond: Math.round((orders / seconds) * 10) / 10,
-    p50Ms: Math.round(percentile(latencies, 50)),
-    p99Ms: Math.round(percentile(latencies, 99)),
-    errors,
-    requests: orders,
-    non2xx: Object.fromEntries(
-      Object.entries(errorsByStatus).map(([status, n]) => [`${status[0]}xx:${status}`, n]),
-    ),
-    oversold: Number(after.body.stock) < 0 || stockUsed !== unitsOrdered,
-    stockUsed,
-    unitsOrdered,
-    errorsByStatus,
-  };
 }
 
 /** VmHWM (peak) or VmRSS (now) of a process, in MiB. */
@@ -256,7 +128,7 @@ async function main() {
     let base: Row | undefined;
     const ratio = (row: Row) =>
       Math.round((row.requestsPerSecond / (base?.requestsPerSecond || 1)) * 1000) / 1000;
-    for (const round of [1, 2]) {
+    for (const round of CATALOG_LOADS ? [1, 2] : []) {
       base = await load(`node:http hello world (baseline), round ${round}`, baselineServer.url);
       rows.push(base);
       for (const [name, url] of [
@@ -270,9 +142,19 @@ async function main() {
       }
     }
     baselineServer.stop();
-    const checkout = await checkouts(api, admin.body.accessToken);
-    checkout.ratioToBaseline = ratio(checkout);
-    rows.push(checkout);
+    const buyers = await signInBuyers(api, CHECKOUT_BUYERS);
+    const checkout = await checkouts(api, admin.body.accessToken, buyers, DURATION_S);
+    rows.push({
+      name: `checkout (cart add + POST /api/orders), ${CHECKOUT_BUYERS} buyers`,
+      requestsPerSecond: checkout.ordersPerSecond,
+      p50Ms: checkout.p50Ms,
+      p99Ms: checkout.p99Ms,
+      errors: checkout.errors,
+      requests: checkout.orders,
+      non2xx: Object.fromEntries(
+        Object.entries(checkout.errorsByStatus).map(([status, n]) => [`${status[0]}xx:${status}`, n]),
+      ),
+    });
 
     const rss = Object.fromEntries(run.processes.map((p) => [p.name, peakRss(p.child.pid)]));
     const pss = Object.fromEntries(run.processes.map((p) => [p.name, pssOf(p.child.pid)]));
@@ -285,7 +167,7 @@ async function main() {
         oversold: checkout.oversold,
         stockUsed: checkout.stockUsed,
         unitsOrdered: checkout.unitsOrdered,
-        ordersCreated: checkout.requests,
+        ordersCreated: checkout.orders,
         errorsByStatus: checkout.errorsByStatus,
       },
       idleRssMiB: idleRss,
@@ -304,7 +186,7 @@ async function main() {
       );
     }
     console.log(
-      `\nOversold: ${checkout.oversold ? "YES" : "no"} (orders ${checkout.requests}, units ordered ${checkout.unitsOrdered}, stock used ${checkout.stockUsed}; errors by status ${JSON.stringify(checkout.errorsByStatus)})`,
+      `\nOversold: ${checkout.oversold ? "YES" : "no"} (orders ${checkout.orders}, units ordered ${checkout.unitsOrdered}, stock used ${checkout.stockUsed}; errors by status ${JSON.stringify(checkout.errorsByStatus)})`,
     );
     console.log(
       "\n| service | RSS when ready MiB | peak until ready MiB | peak RSS MiB | PSS after MiB |\n|---|---:|---:|---:|---:|",
@@ -326,6 +208,10 @@ async function main() {
     );
     if (failed.length) {
       console.error(`\nFAILED: 5xx answers in ${failed.map((r) => r.name).join("; ")}`);
+      process.exitCode = 1;
+    }
+    if (checkout.oversold) {
+      console.error("\nFAILED: the stock used is not the units ordered");
       process.exitCode = 1;
     }
   } finally {
