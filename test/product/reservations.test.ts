@@ -7,7 +7,7 @@ import {
   STOCK_RELEASE_QUEUE,
 } from "../../services/product/src/entry-points/messaging/consumers.js";
 import { type ApiRequest, api, isProblem } from "../support/http.js";
-import { amqpUrl } from "../support/infra.js";
+import { amqpUrl, rootConnection } from "../support/infra.js";
 import { countRows, createProduct, type ProductTestbed, startProductTestbed } from "./helpers.js";
 
 let bed: ProductTestbed;
@@ -122,6 +122,84 @@ describe("reserving stock for an order", () => {
         hot.id,
       ]);
     expect(Number(row?.n)).toBe(5);
+  });
+
+  it("keeps a product's row locked for its last statement only, so orders of one product queue for microseconds", async () => {
+    // Another order of the same product holds its row: this reservation must have written all
+    // it can (its lines, its events) before it waits for the row, and not hold the row while
+    // the service waits between statements.
+    const hot = await createProduct(url, bed.adminToken, { name: "Best Seller", stock: 10 });
+    const database = bed.platform.db("product").name;
+    const holder = await rootConnection(database);
+    const watcher = await rootConnection(database);
+    try {
+      await watcher.query("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED");
+      await holder.beginTransaction();
+      await holder.query("SELECT stock FROM products WHERE id = ? FOR UPDATE", [hot.id]);
+      const orderId = randomUUID();
+      const pending = reserve(orderId, [{ productId: hot.id, quantity: 2 }]);
+      const written = async () => {
+        const [row] = await watcher.query("SELECT COUNT(*) AS n FROM reservation_lines WHERE order_id = ?", [
+          orderId,
+        ]);
+        return Number(row.n);
+      };
+      await expect.poll(written, { timeout: 5000 }).toBe(1);
+      await holder.commit();
+      const res = await pending;
+      expect(res.status).toBe(201);
+      expect(res.body.items).toMatchObject([{ productId: hot.id, name: "Best Seller", quantity: 2 }]);
+      expect(await stockOf(hot.id)).toBe(8);
+    } finally {
+      await holder.end();
+      await watcher.end();
+    }
+  });
+
+  it("reserves at the price the stock was taken at when the price changes meanwhile", async () => {
+    // The reservation read the product, then an admin's price change committed before its take:
+    // the order must carry the new price, never the one read.
+    const lamp = await createProduct(url, bed.adminToken, { name: "Lamp", priceCents: 3900, stock: 10 });
+    const database = bed.platform.db("product").name;
+    const holder = await rootConnection(database);
+    const watcher = await rootConnection(database);
+    try {
+      await watcher.query("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED");
+      await holder.beginTransaction();
+      await holder.query("UPDATE products SET price_cents = 4500 WHERE id = ?", [lamp.id]);
+      const orderId = randomUUID();
+      const pending = reserve(orderId, [{ productId: lamp.id, quantity: 1 }]);
+      // The reservation read the committed price (3900) and waits for the row to take its stock.
+      await expect
+        .poll(
+          async () =>
+            Number(
+              (
+                await watcher.query(
+                  "SELECT COUNT(*) AS n FROM reservation_lines WHERE order_id = ? AND unit_price_cents = 3900",
+                  [orderId],
+                )
+              )[0].n,
+            ),
+          { timeout: 5000 },
+        )
+        .toBe(1);
+      await holder.commit();
+      const res = await pending;
+      expect(res.status).toBe(201);
+      expect(res.body.items).toMatchObject([{ productId: lamp.id, unitPriceCents: 4500, quantity: 1 }]);
+      const [line] = await bed.platform
+        .db("product")
+        .query<{ unit_price_cents: number }[]>(
+          "SELECT unit_price_cents FROM reservation_lines WHERE order_id = ?",
+          [orderId],
+        );
+      expect(Number(line?.unit_price_cents)).toBe(4500);
+      expect(await stockOf(lamp.id)).toBe(9);
+    } finally {
+      await holder.end();
+      await watcher.end();
+    }
   });
 
   it("does not deadlock when orders lock the same products in opposite line order", async () => {

@@ -13,6 +13,25 @@ import type { ReservationLine, ReservationStore, ReservationTx, StockRow } from 
 const isRetryable = (err: unknown) => [1213, 1205].includes((err as { errno?: number }).errno ?? 0);
 const ATTEMPTS = 4;
 
+async function stockRows(conn: DbConnection, productIds: string[], lock: "" | " FOR UPDATE") {
+  const ids = [...new Set(productIds)].sort();
+  if (ids.length === 0) return [];
+  const rows: { id: string; name: string; price_cents: number; currency: string; stock: number }[] =
+    await conn.query(
+      `SELECT id, name, price_cents, currency, stock FROM products WHERE id IN (?) ORDER BY id${lock}`,
+      [ids],
+    );
+  return rows.map(
+    (r): StockRow => ({
+      id: r.id,
+      name: r.name,
+      priceCents: Number(r.price_cents),
+      currency: r.currency,
+      stock: Number(r.stock),
+    }),
+  );
+}
+
 function reservationTx(conn: DbConnection): ReservationTx {
   return {
     claimEvent: (consumer, eventId) => claimEvent(conn, consumer, eventId),
@@ -68,31 +87,40 @@ function reservationTx(conn: DbConnection): ReservationTx {
       );
     },
 
-    async lockStock(productIds) {
-      const ids = [...new Set(productIds)].sort();
-      if (ids.length === 0) return [];
-      const rows: { id: string; name: string; price_cents: number; currency: string; stock: number }[] =
-        await conn.query(
-          "SELECT id, name, price_cents, currency, stock FROM products WHERE id IN (?) ORDER BY id FOR UPDATE",
-          [ids],
-        );
-      return rows.map(
-        (r): StockRow => ({
-          id: r.id,
-          name: r.name,
-          priceCents: Number(r.price_cents),
-          currency: r.currency,
-          stock: Number(r.stock),
-        }),
-      );
-    },
+    lockStock: (productIds) => stockRows(conn, productIds, " FOR UPDATE"),
 
-    async takeStock(productId, quantity) {
-      const result = await conn.query(
-        "UPDATE products SET stock = stock - ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND stock >= ?",
-        [quantity, productId, quantity],
+    readStock: (productIds) => stockRows(conn, productIds, ""),
+
+    async commitTakingStock(lines) {
+      // One compound statement (MariaDB runs BEGIN NOT ATOMIC … END outside stored programs):
+      // the UPDATEs lock the rows, and the COMMIT or ROLLBACK in the same statement frees them
+      // before this service hears back. ROW_COUNT() adds up the lines taken.
+      const ordered = [...lines].sort((a, b) =>
+        a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0,
       );
-      return Number(result.affectedRows) === 1;
+      const take = `UPDATE products SET stock = stock - ?, updated_at = CURRENT_TIMESTAMP(3)
+           WHERE id = ? AND stock >= ? AND name = ? AND price_cents = ? AND currency = ?;
+         SET taken = taken + ROW_COUNT();`;
+      const [result] = (await conn.query(
+        `BEGIN NOT ATOMIC
+           DECLARE taken INT DEFAULT 0;
+           ${ordered.map(() => take).join("\n")}
+           IF taken = ? THEN COMMIT; ELSE ROLLBACK; END IF;
+           SELECT taken;
+         END`,
+        [
+          ...ordered.flatMap((l) => [
+            l.quantity,
+            l.productId,
+            l.quantity,
+            l.name,
+            l.unitPriceCents,
+            l.currency,
+          ]),
+          ordered.length,
+        ],
+      )) as [{ taken: number }[]];
+      return Number(result[0]?.taken) === ordered.length;
     },
 
     async returnStock(productId, quantity) {
