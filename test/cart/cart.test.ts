@@ -143,6 +143,34 @@ describe("cart", () => {
     expect(ttl).toBeLessThanOrEqual(30 * 24 * 3600);
   });
 
+  it("reads the added product from the catalog once per add, and shows that read", async () => {
+    // Each checkout starts with an add: a second catalog call for the product just read doubled
+    // product's share of every checkout.
+    const { token } = await customer();
+    const lamp = await createProduct({ priceCents: 2500, stock: 7, name: "Desk lamp" });
+    const catalogReads = async () => {
+      const metrics = await (await fetch(`${productUrl}/metrics`)).text();
+      const line = metrics
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("http_request_duration_seconds_count{") &&
+            l.includes('route="/products/:id"') &&
+            l.includes('method="GET"') &&
+            l.includes('status_code="200"'),
+        );
+      return Number(line?.split(" ").pop() ?? 0);
+    };
+    const before = await catalogReads();
+    const res = await add(token, lamp.id, 2);
+    expect(res.status).toBe(201);
+    expect(res.body.items).toMatchObject([
+      { productId: lamp.id, name: "Desk lamp", unitPriceCents: 2500, quantity: 2, stock: 7, available: true },
+    ]);
+    expect(res.body.totalCents).toBe(5000);
+    expect((await catalogReads()) - before).toBe(1);
+  });
+
   it("refuses more than the stock with a 409 naming the product and what is available, and changes nothing", async () => {
     const { token } = await customer();
     const lamp = await createProduct({ stock: 3 });
