@@ -66,6 +66,20 @@ describe("cart", () => {
       currency: string;
     };
   };
+  /** How many catalog reads (`GET /products/:id`, 200) product has answered so far. */
+  const catalogReads = async () => {
+    const metrics = await (await fetch(`${productUrl}/metrics`)).text();
+    const line = metrics
+      .split("\n")
+      .find(
+        (l) =>
+          l.startsWith("http_request_duration_seconds_count{") &&
+          l.includes('route="/products/:id"') &&
+          l.includes('method="GET"') &&
+          l.includes('status_code="200"'),
+      );
+    return Number(line?.split(" ").pop() ?? 0);
+  };
   const add = (token: string, productId: string, quantity: number) =>
     api(`${cartUrl}/cart/items`, { token, body: { productId, quantity } });
 
@@ -148,19 +162,6 @@ describe("cart", () => {
     // product's share of every checkout.
     const { token } = await customer();
     const lamp = await createProduct({ priceCents: 2500, stock: 7, name: "Desk lamp" });
-    const catalogReads = async () => {
-      const metrics = await (await fetch(`${productUrl}/metrics`)).text();
-      const line = metrics
-        .split("\n")
-        .find(
-          (l) =>
-            l.startsWith("http_request_duration_seconds_count{") &&
-            l.includes('route="/products/:id"') &&
-            l.includes('method="GET"') &&
-            l.includes('status_code="200"'),
-        );
-      return Number(line?.split(" ").pop() ?? 0);
-    };
     const before = await catalogReads();
     const res = await add(token, lamp.id, 2);
     expect(res.status).toBe(201);
@@ -325,9 +326,20 @@ describe("cart", () => {
     expect((await cartOf(two.token)).items).toEqual([]);
     const internal = await asOrder(`${cartUrl}/internal/carts/${one.id}`);
     expect(internal.status).toBe(200);
-    expect(internal.body).toEqual(await cartOf(one.token));
+    expect(internal.body).toEqual({ items: [{ productId: p.id, name: p.name, quantity: 2 }] });
     expect((await asOrder(`${cartUrl}/internal/carts/${randomUUID()}`)).body.items).toEqual([]);
     expect(isProblem(await asOrder(`${cartUrl}/internal/carts/not-a-user`), 404)).toBe(true);
+  });
+
+  it("serves the order service a cart's lines without asking the catalog (product prices them when it reserves)", async () => {
+    const { id, token } = await customer();
+    const p = await createProduct({ priceCents: 300, name: "Checkout pen" });
+    await add(token, p.id, 3);
+    const before = await catalogReads();
+    const internal = await asOrder(`${cartUrl}/internal/carts/${id}`);
+    expect(internal.status).toBe(200);
+    expect(internal.body.items).toEqual([{ productId: p.id, name: "Checkout pen", quantity: 3 }]);
+    expect((await catalogReads()) - before).toBe(0);
   });
 
   it("serves its internal API to the order service only, on a token for this call", async () => {

@@ -62,9 +62,9 @@ export function cartRoutes(app: Express, deps: { cart: Cart; verifier: TokenVeri
   });
 
   // Service to service only (the gateway never forwards /internal/): the order service reads the
-  // cart it checks out.
+  // lines it checks out; product prices them when it reserves them.
   app.get("/internal/carts/:userId", async (req, res) => {
-    res.json(await cart.view(idParam(req, "userId", "user"), ctxOf(res)));
+    res.json({ items: await cart.linesToOrder(idParam(req, "userId", "user")) });
   });
 
   // The order service, right after a checkout committed: the order's quantities leave the cart
