@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type * as mariadb from "mariadb";
 import type { Logger } from "./logger.js";
+import { traceDbPool } from "./tracing.js";
 
 export type Db = mariadb.Pool;
 export type DbConnection = mariadb.PoolConnection | mariadb.Connection;
@@ -23,7 +24,7 @@ export interface DbConfig {
 
 /** A pool whose every wait is bounded: a stopped database yields errors, never a hang. */
 export function createDb(config: DbConfig): Db {
-  return loadDriver().createPool({
+  const pool = loadDriver().createPool({
     host: config.DB_HOST,
     port: config.DB_PORT,
     database: config.DB_NAME,
@@ -39,6 +40,7 @@ export function createDb(config: DbConfig): Db {
     decimalAsNumber: true,
     dateStrings: false,
   });
+  return traceDbPool(pool, { database: config.DB_NAME, host: config.DB_HOST, port: config.DB_PORT });
 }
 
 export interface Migration {

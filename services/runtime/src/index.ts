@@ -15,5 +15,6 @@ export * from "./retention.js";
 export * from "./service.js";
 export * from "./service-tokens.js";
 export * from "./store-unavailable.js";
+export * from "./tracing.js";
 export * from "./trust-proxy.js";
 export * from "./validation.js";

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { traceFields } from "./tracing.js";
 
 export type Logger = pino.Logger;
 
@@ -28,6 +29,8 @@ export function createLogger(service: string, level: string, destination?: pino.
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
+      // trace_id and span_id of the active span (docs/tracing.md); Loki links them to Tempo.
+      mixin: traceFields,
     },
     destination,
   );

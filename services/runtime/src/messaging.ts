@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import type { Span } from "@opentelemetry/api";
 import type amqpManager from "amqp-connection-manager";
 import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-manager";
 import type { ConfirmChannel, ConsumeMessage } from "amqplib";
@@ -7,6 +8,7 @@ import { withTimeout } from "./http.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { isStoreUnavailable } from "./store-unavailable.js";
+import { failed, traceConsume, tracePublish } from "./tracing.js";
 
 // Loaded on first use: the services without RabbitMQ (gateway, auth) never pay its memory.
 const require = createRequire(import.meta.url);
@@ -174,22 +176,26 @@ export function connectBroker(config: AmqpConfig, logger: Logger, metrics?: Metr
   let closing = false;
 
   const queueName = (q: string) => `${config.AMQP_QUEUE_PREFIX}${q}`;
+  const service = (logger.bindings() as { service?: string }).service;
 
   return {
     queueName,
     isConnected: () => connection.isConnected(),
 
-    async publish(event, timeoutMs = 10_000) {
-      const ok = await publisher.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), {
-        persistent: true,
-        messageId: event.id,
-        type: event.type,
-        contentType: "application/json",
-        timestamp: Math.floor(Date.now() / 1000),
-        timeout: timeoutMs,
-      });
-      if (!ok) throw new Error(`broker did not confirm event ${event.id}`);
-    },
+    publish: (event, timeoutMs = 10_000) =>
+      // The trace travels in the headers as W3C traceparent (docs/tracing.md).
+      tracePublish(exchange, event.type, event.id, async (headers) => {
+        const ok = await publisher.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), {
+          persistent: true,
+          messageId: event.id,
+          type: event.type,
+          contentType: "application/json",
+          timestamp: Math.floor(Date.now() / 1000),
+          headers,
+          timeout: timeoutMs,
+        });
+        if (!ok) throw new Error(`broker did not confirm event ${event.id}`);
+      }),
 
     async consume(queue, bindings, handler, options = {}) {
       const name = queueName(queue);
@@ -239,18 +245,30 @@ export function connectBroker(config: AmqpConfig, logger: Logger, metrics?: Metr
           settle.nack(true);
           return;
         }
-        const work = handle(msg, settle).finally(() => inFlight.delete(work));
+        const work = traceConsume(
+          name,
+          service,
+          msg.properties.headers,
+          {
+            "messaging.message.id": String(msg.properties.messageId ?? ""),
+            "messaging.rabbitmq.destination.routing_key": msg.fields.routingKey,
+            "messaging.rabbitmq.message.attempt": Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1),
+          },
+          (span) => handle(msg, settle, span),
+        ).finally(() => inFlight.delete(work));
         inFlight.add(work);
       };
 
       const handle = async (
         msg: ConsumeMessage,
         settle: { ack: () => void; nack: (requeue: boolean) => void },
+        span: Span,
       ) => {
         let event: EventEnvelope;
         try {
           event = parseEnvelope(msg.content);
         } catch (err) {
+          failed(span, err);
           logger.error({ queue: name, err: (err as Error).message }, "poison message dead-lettered");
           settle.nack(false);
           return;
@@ -261,6 +279,7 @@ export function connectBroker(config: AmqpConfig, logger: Logger, metrics?: Metr
           await handler(event, msg);
           settle.ack();
         } catch (err) {
+          failed(span, err);
           const now = Date.now();
           const firstFailedAt = Number(headers[FIRST_FAILED_HEADER] ?? now);
           const unavailable = isStoreUnavailable(err);

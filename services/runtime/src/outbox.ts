@@ -4,6 +4,7 @@ import { withTimeout } from "./http.js";
 import type { Logger } from "./logger.js";
 import type { Broker, EventEnvelope } from "./messaging.js";
 import type { Metrics } from "./metrics.js";
+import { currentTraceparent, withTraceparent } from "./tracing.js";
 
 export const outboxMigration = (version: number): Migration => ({
   version,
@@ -15,18 +16,32 @@ export const outboxMigration = (version: number): Migration => ({
        payload LONGTEXT NOT NULL,
        created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
        sent_at DATETIME(3) NULL,
+       traceparent VARCHAR(64) NULL,
        KEY outbox_pending (sent_at, created_at)
      )`,
   ],
 });
 
+/**
+ * The trace of the transaction that wrote each event, so the relay's publish joins that trace
+ * (docs/tracing.md): the column for outbox tables made before it. Numbered 1001 so it never takes
+ * a number a service's own migrations use.
+ */
+export const OUTBOX_TRACE_MIGRATION = 1001;
+export const outboxTraceMigration = (): Migration => ({
+  version: OUTBOX_TRACE_MIGRATION,
+  name: "outbox trace context",
+  statements: ["ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent VARCHAR(64) NULL"],
+});
+
 /** Writes an event in the caller's transaction; the relay publishes it after commit. */
 export async function enqueueEvent(conn: DbConnection, event: EventEnvelope<unknown>): Promise<void> {
-  await conn.query("INSERT INTO outbox (id, type, payload, created_at) VALUES (?, ?, ?, ?)", [
+  await conn.query("INSERT INTO outbox (id, type, payload, created_at, traceparent) VALUES (?, ?, ?, ?, ?)", [
     event.id,
     event.type,
     JSON.stringify(event),
     new Date(event.occurredAt),
+    currentTraceparent(),
   ]);
 }
 
@@ -90,14 +105,17 @@ export function startOutboxRelay(opts: {
       // that is away, every transaction that enqueued an event (a checkout) waited with it.
       await conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       await conn.beginTransaction();
-      const rows: { id: string; payload: string }[] = await conn.query(
-        "SELECT id, payload FROM outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+      const rows: { id: string; payload: string; traceparent: string | null }[] = await conn.query(
+        "SELECT id, payload, traceparent FROM outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
         [batchSize],
       );
       const sent: string[] = [];
       try {
         for (const row of rows) {
-          await broker.publish(JSON.parse(row.payload) as EventEnvelope, 5000);
+          // In the trace of the request or event that wrote the row, not the relay's.
+          await withTraceparent(row.traceparent, () =>
+            broker.publish(JSON.parse(row.payload) as EventEnvelope, 5000),
+          );
           sent.push(row.id);
         }
       } finally {

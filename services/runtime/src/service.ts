@@ -13,6 +13,7 @@ import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createRedis, type Redis, type RedisConfig } from "./redis.js";
 import { internalGuard, loadServiceTokenConfig, type ServiceTokenSigner } from "./service-tokens.js";
+import { nameServer, startTracing, tracingSettings } from "./tracing.js";
 
 export interface ServiceContext<C> {
   name: string;
@@ -105,6 +106,8 @@ export async function startService<S extends z.ZodType>(
     z.output<S> & { LOG_LEVEL?: string; PORT?: number; SHUTDOWN_TIMEOUT_MS?: number; HOST?: string }
   >;
   const tokens = loadServiceTokenConfig(definition.name, options.env ?? process.env);
+  // Before any client connects, so their calls are traced (docs/tracing.md).
+  const tracing = await startTracing(tracingSettings(definition.name, options.env ?? process.env));
   const logger = options.logger ?? createLogger(definition.name, config.LOG_LEVEL ?? "info");
   const metrics = createMetrics(definition.name);
   const closers: { name: string; close: () => Promise<unknown> | unknown }[] = [];
@@ -122,6 +125,8 @@ export async function startService<S extends z.ZodType>(
   const onStop = (name: string, close: () => Promise<unknown> | unknown) => {
     closers.push({ name, close });
   };
+  // Runs last: the spans of the drain itself are exported too.
+  onStop("tracing", () => tracing.flush());
   const connect = <T>(what: string, attempt: () => Promise<T>) =>
     pRetry(attempt, {
       retries: 15,
@@ -203,6 +208,7 @@ export async function startService<S extends z.ZodType>(
   dependencyGauge(metrics, parts.readiness, parts.degradable ?? {});
   const front = parts.front;
   const server = createServer(front ? (req, res) => front(req, res, () => app(req, res)) : app);
+  nameServer(server, definition.name);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? config.PORT ?? 0, options.host ?? config.HOST ?? "0.0.0.0", () => {

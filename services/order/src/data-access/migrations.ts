@@ -1,4 +1,9 @@
-import { type Migration, outboxMigration, processedEventsMigration } from "@shopstream/runtime";
+import {
+  type Migration,
+  outboxMigration,
+  outboxTraceMigration,
+  processedEventsMigration,
+} from "@shopstream/runtime";
 
 export const migrations: Migration[] = [
   {
@@ -60,6 +65,7 @@ export const migrations: Migration[] = [
     ],
   },
   outboxMigration(2),
+  outboxTraceMigration(),
   processedEventsMigration(3),
   {
     version: 4,

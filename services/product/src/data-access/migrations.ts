@@ -1,4 +1,9 @@
-import { type Migration, outboxMigration, processedEventsMigration } from "@shopstream/runtime";
+import {
+  type Migration,
+  outboxMigration,
+  outboxTraceMigration,
+  processedEventsMigration,
+} from "@shopstream/runtime";
 
 export const migrations: Migration[] = [
   {
@@ -64,6 +69,7 @@ export const migrations: Migration[] = [
     ],
   },
   outboxMigration(3),
+  outboxTraceMigration(),
   processedEventsMigration(4),
   {
     version: 5,

@@ -79,6 +79,10 @@ const HOP_BY_HOP = new Set([
   "expect",
   "content-length",
   "http2-settings",
+  // The client's trace context is continued by the gateway's own span, whose context the
+  // instrumented pool sends instead (docs/tracing.md); forwarding it too would send two.
+  "traceparent",
+  "tracestate",
 ]);
 /** Largest answer `capture` is given; bigger ones just stream through. */
 const CAPTURE_LIMIT = 256 * 1024;
