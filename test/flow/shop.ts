@@ -26,6 +26,8 @@ export interface ShopOptions {
   env?: Partial<Record<AppName, Record<string, string>>>;
   /** Env applied to every service that talks to RabbitMQ (e.g. AMQP_URL of a proxy). */
   amqpEnv?: Record<string, string>;
+  /** Every service's log lines, instead of stdout. */
+  logs?: (service: AppName, line: string) => void;
 }
 
 const AMQP_SERVICES: AppName[] = ["product", "cart", "order", "payment", "notification", "analytics"];
@@ -72,6 +74,7 @@ export async function startShop(options: ShopOptions) {
     // The whole shop on the platform's own broker users: every publish, consume and retry of the
     // checkout runs under the permissions the targets give.
     brokerUsers: true,
+    ...(options.logs ? { logs: options.logs } : {}),
   });
   const gateway = platform.url("gateway");
   const apiBase = `${gateway}/api`;

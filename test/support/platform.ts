@@ -11,6 +11,7 @@ import {
   type Workload,
 } from "@shopstream/infra/model";
 import {
+  createLogger,
   createServiceTokenSigner,
   type RunningService,
   type ServiceDefinition,
@@ -59,6 +60,8 @@ export interface TestPlatformOptions {
    * topology. Redis always runs on the services' own ACL users.
    */
   brokerUsers?: boolean;
+  /** Receives every log line of every service (at the service's LOG_LEVEL) instead of stdout. */
+  logs?: (service: AppName, line: string) => void;
 }
 
 export interface TestPlatform {
@@ -220,10 +223,16 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     const definition = options.services[name]!;
     const w = platform.workloads.find((x) => x.name === name)!;
     envs[name] ??= await envFor(w);
+    const logs = options.logs;
     const service = await startService(definition, {
       env: envs[name],
       port: ports[name] ?? 0,
       host: "127.0.0.1",
+      ...(logs
+        ? {
+            logger: createLogger(name, envs[name].LOG_LEVEL ?? "info", { write: (line) => logs(name, line) }),
+          }
+        : {}),
     });
     running[name] = service;
     ports[name] = service.port;

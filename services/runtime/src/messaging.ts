@@ -278,6 +278,7 @@ export function connectBroker(config: AmqpConfig, logger: Logger, metrics?: Metr
         try {
           await handler(event, msg);
           settle.ack();
+          logger.debug({ queue: name, eventId: event.id, type: event.type, attempt }, "event handled");
         } catch (err) {
           failed(span, err);
           const now = Date.now();

@@ -79,6 +79,12 @@ export function registerGlobals(provider: TracerProvider): void {
             if (service) span.setAttribute(SERVICE_ATTRIBUTE, service);
           }
         },
+        // The instrumentation listens for "close" on each response; the gateway's proxied answers
+        // already carry ten listeners (stream pipeline and request log). One more is allowed, so
+        // the warning still catches a real leak.
+        responseHook: (_span, res) => {
+          if ("req" in res) res.setMaxListeners(res.getMaxListeners() + 1);
+        },
         applyCustomAttributesOnSpan: (span, req) => {
           if (!("httpVersion" in req)) return;
           const route = expressRoute(req as IncomingMessage);
