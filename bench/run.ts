@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { REPO_ROOT, startLocalRun } from "../infra/src/local/run.js";
 import { checkouts, json, signInBuyers } from "./checkout.js";
+import { benchTracing } from "./tracing.js";
 
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
@@ -92,6 +93,8 @@ function pssOf(pid: number | undefined): number {
 
 async function main() {
   const baselineServer = await startBaseline();
+  const tracing = await benchTracing();
+  console.log(`Tracing: ${tracing.mode} (BENCH_TRACING)`);
   const logDir = mkdtempSync(join(tmpdir(), "shopstream-bench-logs-"));
   const run = await startLocalRun({
     env: {
@@ -100,6 +103,7 @@ async function main() {
       LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
       // The documented switch for load tests: one address, no 429s.
       LOCAL_RATE_LIMITS: "off",
+      ...tracing.env,
     },
     stateDir: mkdtempSync(join(tmpdir(), "shopstream-bench-")),
     isolation: `bench${process.pid}_`,
@@ -176,6 +180,7 @@ async function main() {
       totalPeakRssMiB: totalRss,
       pssAfterMiB: pss,
       readySeconds: Math.round(run.readySeconds * 10) / 10,
+      tracing: { mode: tracing.mode, ...tracing.received() },
     };
 
     console.log("\n| load | req/s | p50 ms | p99 ms | non-2xx | × baseline |\n|---|---:|---:|---:|---|---:|");
@@ -199,6 +204,7 @@ async function main() {
       `| **all services** | **${sum(idleRss)}** | **${sum(startPeak)}** | **${totalRss}** | **${sum(pss)}** |`,
     );
     console.log(`\nStart to ready: ${report.readySeconds} s`);
+    console.log(`Tracing: ${JSON.stringify(report.tracing)}`);
     const outDir = join(REPO_ROOT, "bench/results");
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
@@ -216,6 +222,7 @@ async function main() {
     }
   } finally {
     await run.stop();
+    tracing.stop();
   }
 }
 

@@ -174,6 +174,26 @@ describe("NetworkPolicies derived from the model's networks", () => {
     expect(reaches("gateway", "loki", 3100)).toBe(false);
   });
 
+  it("let every app service send spans to Tempo's OTLP port and nothing else of it; Grafana query it", () => {
+    for (const service of [
+      "gateway",
+      "auth",
+      "product",
+      "cart",
+      "order",
+      "payment",
+      "notification",
+      "analytics",
+    ]) {
+      expect(reaches(service, "tempo", 4318), service).toBe(true);
+      expect(reaches(service, "tempo", 3200), service).toBe(false);
+    }
+    expect(reaches("grafana", "tempo", 3200)).toBe(true);
+    expect(reaches("prometheus", "tempo", 3200)).toBe(true);
+    expect(reaches("storefront", "tempo", 4318)).toBe(false);
+    expect(reaches("mariadb", "tempo", 4318)).toBe(false);
+  });
+
   it("let the outside in only at the edge's HTTP and HTTPS entry points, which forward the public routes", () => {
     for (const pod of pods.values()) {
       for (const port of pod.ports) {

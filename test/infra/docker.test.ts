@@ -70,7 +70,7 @@ describe("the dev stack on one Docker host", () => {
     }
   });
 
-  it("creates the six networks, with backend, data, metrics and monitoring internal", () => {
+  it("creates the seven networks, with backend, data, metrics, monitoring and tracing internal", () => {
     const networks = Object.fromEntries(
       run
         .ofType(TYPES.network)
@@ -83,6 +83,7 @@ describe("the dev stack on one Docker host", () => {
       "shopstream-dev-data": { internal: true, driver: "bridge" },
       "shopstream-dev-metrics": { internal: true, driver: "bridge" },
       "shopstream-dev-monitoring": { internal: true, driver: "bridge" },
+      "shopstream-dev-tracing": { internal: true, driver: "bridge" },
     });
   });
 
@@ -104,6 +105,8 @@ describe("the dev stack on one Docker host", () => {
     for (const name of scraped)
       expect(members("metrics").concat(members("monitoring")), name).toContain(name);
     expect(members("metrics").sort()).toEqual(["prometheus", ...APP_SERVICES, "rabbitmq", "minio"].sort());
+    // The services send spans to Tempo over `tracing`, where nothing else listens.
+    expect(members("tracing").sort()).toEqual([...APP_SERVICES, "tempo"].sort());
     for (const w of platform.workloads)
       expect(networksOf(containers.get(w.name)!), w.name).toEqual([...w.networks].sort());
     // Other workloads reach a container by its workload name on every network it joins.

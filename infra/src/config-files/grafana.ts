@@ -6,8 +6,25 @@ import { toYaml } from "./yaml.js";
 
 const PROMETHEUS = { type: "prometheus", uid: "prometheus" };
 const LOKI = { type: "loki", uid: "loki" };
+const TEMPO = { type: "tempo", uid: "tempo" };
 
-/** Data sources: Prometheus (default), Loki, Alertmanager. */
+/**
+ * A log line's trace id, as the services write it (`"trace_id":"<32 hex>"`, docs/tracing.md):
+ * Loki's derived field turns it into a link to the trace in Tempo.
+ */
+export const TRACE_ID_FIELD = { name: "TraceID", matcherRegex: '"trace_id":"([0-9a-f]{32})"' };
+
+/** Grafana's Explore on Tempo with a TraceQL query, over the dashboard's time range. */
+export function traceSearchUrl(traceql: string): string {
+  const pane = {
+    datasource: TEMPO.uid,
+    queries: [{ refId: "A", datasource: TEMPO, queryType: "traceql", query: traceql, limit: 20 }],
+    range: { from: "now-1h", to: "now" },
+  };
+  return `/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify({ traces: pane }))}`;
+}
+
+/** Data sources: Prometheus (default), Loki (its trace ids link to Tempo), Tempo, Alertmanager. */
 export function grafanaDatasources(ctx: ConfigFileContext): Record<string, unknown> {
   const { platform } = ctx;
   const url = (name: string) => {
@@ -26,7 +43,37 @@ export function grafanaDatasources(ctx: ConfigFileContext): Record<string, unkno
         isDefault: true,
         editable: false,
       },
-      { name: "Loki", ...LOKI, access: "proxy", url: url("loki"), editable: false },
+      {
+        name: "Loki",
+        ...LOKI,
+        access: "proxy",
+        url: url("loki"),
+        editable: false,
+        jsonData: {
+          // `$$` is a literal `$` in provisioning files (Grafana expands `$VAR` there).
+          derivedFields: [{ ...TRACE_ID_FIELD, datasourceUid: TEMPO.uid, url: "$${__value.raw}" }],
+        },
+      },
+      {
+        name: "Tempo",
+        ...TEMPO,
+        access: "proxy",
+        url: url("tempo"),
+        editable: false,
+        jsonData: {
+          // From a span to its service's log lines of that trace, around the span's time.
+          tracesToLogsV2: {
+            datasourceUid: LOKI.uid,
+            spanStartTimeShift: "-1m",
+            spanEndTimeShift: "1m",
+            tags: [{ key: "service.name", value: "service" }],
+            filterByTraceID: true,
+          },
+          serviceMap: { datasourceUid: PROMETHEUS.uid },
+          nodeGraph: { enabled: true },
+          search: { hide: false },
+        },
+      },
       {
         name: "Alertmanager",
         type: "alertmanager",
@@ -68,6 +115,8 @@ interface Panel {
   targets: Record<string, unknown>[];
   fieldConfig?: Record<string, unknown>;
   options?: Record<string, unknown>;
+  /** Panel links (the corner menu): from a service's RED panels to its traces. */
+  links?: { title: string; url: string; targetBlank?: boolean }[];
   collapsed?: boolean;
   panels?: Panel[];
 }
@@ -141,6 +190,19 @@ function dashboard(uid: string, title: string, panels: Panel[], templating: unkn
   };
 }
 
+/** A service's traces in Tempo: its failed ones, its slow ones, all of them. */
+function traceLinks(service: string): NonNullable<Panel["links"]> {
+  const of = `resource.service.name="${service}"`;
+  return [
+    { title: `${service}: failed traces`, url: traceSearchUrl(`{${of} && status=error}`) },
+    {
+      title: `${service}: slowest requests (> 500 ms)`,
+      url: traceSearchUrl(`{${of} && kind=server && duration>500ms}`),
+    },
+    { title: `${service}: all traces`, url: traceSearchUrl(`{${of}}`) },
+  ];
+}
+
 /**
  * Platform overview: request rate, 5xx ratio and latency for every service that exports the
  * request histogram, one row per app service of the model (declaring a service charts it).
@@ -198,23 +260,26 @@ export function overviewDashboard(ctx: ConfigFileContext): Record<string, unknow
   );
   for (const w of ctx.platform.workloads.filter((x) => x.tier === "app" && x.scrape)) {
     const sel = `service="${w.name}"`;
+    const traces = traceLinks(w.name);
     layout.row(w.name);
-    layout.add(
-      timeseries(
+    layout.add({
+      ...timeseries(
         `${w.name}: requests by route`,
         `sum by (method, route) (rate(${count}{${sel}}[$__rate_interval]))`,
         "{{method}} {{route}}",
         "reqps",
       ),
-    );
-    layout.add(
-      timeseries(
+      links: traces,
+    });
+    layout.add({
+      ...timeseries(
         `${w.name}: errors by status`,
         `sum by (status_code) (rate(${count}{${sel}, status_code=~"[45].."}[$__rate_interval]))`,
         "{{status_code}}",
         "reqps",
       ),
-    );
+      links: traces,
+    });
     const quantile = (q: number) =>
       `histogram_quantile(${q}, sum by (le) (rate(${bucket}{${sel}}[$__rate_interval])))`;
     layout.add({
@@ -227,6 +292,7 @@ export function overviewDashboard(ctx: ConfigFileContext): Record<string, unknow
         { ...prom(quantile(0.99), "p99"), refId: "C" },
       ],
       fieldConfig: { defaults: { unit: "s" }, overrides: [] },
+      links: traces,
     });
   }
   return dashboard("shopstream-overview", "ShopStream — platform overview", layout.panels);

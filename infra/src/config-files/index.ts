@@ -19,6 +19,7 @@ import { mariadbInitScript } from "./mariadb.js";
 import { alertmanagerYaml, alertRulesYaml, prometheusYaml } from "./prometheus.js";
 import { rabbitmqConf, rabbitmqDefinitions } from "./rabbitmq.js";
 import { redisAcl } from "./redis.js";
+import { tempoYaml } from "./tempo.js";
 import { traefikDynamicYaml, traefikStaticYaml, traefikUsersFile } from "./traefik.js";
 
 export * from "./context.js";
@@ -28,6 +29,7 @@ export * from "./mariadb.js";
 export * from "./prometheus.js";
 export * from "./rabbitmq.js";
 export * from "./redis.js";
+export * from "./tempo.js";
 export * from "./traefik.js";
 export { toYaml } from "./yaml.js";
 
@@ -46,6 +48,7 @@ const GENERATORS: Record<string, (ctx: ConfigFileContext) => string> = {
   "grafana-dashboard-logs": (ctx) => json(logsDashboard(ctx)),
   "loki-config": lokiYaml,
   "promtail-config": promtailYaml,
+  "tempo-config": tempoYaml,
 };
 
 /** The secret values the secret files are derived from. */

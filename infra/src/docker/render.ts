@@ -5,7 +5,7 @@
  */
 import { DOCKER_CONTAINERS_DIR, LABELS, LOGGED_LABELS } from "../config-files/index.js";
 import type { SecretName, Workload } from "../model/index.js";
-import { containerResolver, firstPort, secretsOf } from "../model/index.js";
+import { containerResolver, firstPort, portByName, secretsOf } from "../model/index.js";
 
 /** Docker's health check `test` for a workload, run inside its image. */
 export function healthcheckTest(w: Workload): string[] | undefined {
@@ -15,7 +15,7 @@ export function healthcheckTest(w: Workload): string[] | undefined {
     if (!h.command?.length) throw new Error(`${w.name}: exec health check without a command`);
     return ["CMD", ...h.command];
   }
-  const port = firstPort(w);
+  const port = h.port ? portByName(w, h.port) : firstPort(w);
   const path = h.path ?? "/";
   const url = `http://127.0.0.1:${port}${path}`;
   switch (h.probe ?? "wget") {

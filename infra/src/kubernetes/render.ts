@@ -105,7 +105,7 @@ export function containerSecurityContext(w: Workload): SecurityContext {
 export function probes(w: Workload): Pick<Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
   const h = w.health;
   if (!h) return {};
-  const port = w.ports[0]?.name;
+  const port = h.port ?? w.ports[0]?.name;
   const action = (path: string | undefined): Probe => {
     if (h.kind === "exec") {
       if (!h.command?.length) throw new Error(`${w.name}: exec health check without a command`);

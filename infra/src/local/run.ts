@@ -73,6 +73,17 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 /** `LOCAL_RATE_LIMITS=off` lifts the gateway's rate limits (load tests from one address). */
+/**
+ * The developer's own OpenTelemetry settings (`OTEL_EXPORTER_OTLP_ENDPOINT` and the other
+ * standard `OTEL_*` variables) reach every service: without an endpoint nothing is exported,
+ * but trace ids are still made, propagated and logged (docs/tracing.md).
+ */
+export function openTelemetryEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (key.startsWith("OTEL_") && value) out[key] = value;
+  return out;
+}
+
 export function rateLimitsOf(env: NodeJS.ProcessEnv): "enforced" | "lifted" {
   const value = (env.LOCAL_RATE_LIMITS ?? "on").toLowerCase();
   if (value === "off") return "lifted";
@@ -196,6 +207,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
         NODE_ENV: "production",
         HOST: "127.0.0.1",
         ...rendered,
+        ...openTelemetryEnv(env),
         ...options.overrides?.[w.name],
       };
       const proc = startProcess(

@@ -124,6 +124,15 @@ export const IMAGE_CONTRACTS: Record<Exclude<ThirdPartyImageKey, "busybox">, Ima
     source:
       "grafana/loki cmd/loki/Dockerfile (loki 10001:10001 owns /etc/loki and /loki; USER 10001; no VOLUME)",
   },
+  tempo: {
+    user: "10001:10001",
+    volumes: [],
+    dirs: { "/var/tempo": "10001:10001" },
+    entrypoint: ["/tempo"],
+    cmd: [],
+    source:
+      "grafana/tempo cmd/tempo/Dockerfile (alpine; tempo 10001:10001 owns /var/tempo; USER 10001:10001; ENTRYPOINT /tempo; no VOLUME, no CMD)",
+  },
   promtail: {
     user: "0:0",
     volumes: [],

@@ -17,6 +17,7 @@ export const THIRD_PARTY_IMAGES: Record<ThirdPartyImageKey, string> = {
   grafana: "docker.io/grafana/grafana:11.6.0",
   loki: "docker.io/grafana/loki:3.4.3",
   promtail: "docker.io/grafana/promtail:3.4.3",
+  tempo: "docker.io/grafana/tempo:2.7.2",
   busybox: "docker.io/library/busybox:1.37.0",
 };
 

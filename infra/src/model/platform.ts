@@ -34,7 +34,12 @@ export const NETWORKS: NetworkSpec[] = [
   {
     name: "monitoring",
     internal: true,
-    description: "Prometheus, Alertmanager, Grafana, Loki, Promtail, and Traefik (it routes to them).",
+    description: "Prometheus, Alertmanager, Grafana, Loki, Promtail, Tempo, and Traefik (it routes to them).",
+  },
+  {
+    name: "tracing",
+    internal: true,
+    description: "The app services and the trace store (Tempo), which they send their spans to over OTLP.",
   },
 ];
 
@@ -242,6 +247,21 @@ export function serviceSecrets(workloads: Workload[]): SecretSpec[] {
   return out;
 }
 
+/**
+ * OpenTelemetry for an app service (docs/tracing.md): spans to Tempo's OTLP/HTTP receiver when
+ * the observability stack is deployed (none in the local run: ids are still made and logged). The
+ * gateway is the edge: it decides on the ratio alone, ignoring a client's sampled flag; every
+ * other service follows its caller's decision.
+ */
+function tracingEnv(service: string, s: PlatformSettings): Record<string, EnvValue> {
+  const ratio = String(s.traceSampleRatio ?? 1);
+  return {
+    ...(s.observability ? { OTEL_EXPORTER_OTLP_ENDPOINT: url("tempo") } : {}),
+    OTEL_TRACES_SAMPLER: service === "gateway" ? "traceidratio" : "parentbased_traceidratio",
+    OTEL_TRACES_SAMPLER_ARG: ratio,
+  };
+}
+
 function appWorkload(
   spec: AppSpec,
   s: PlatformSettings,
@@ -259,6 +279,7 @@ function appWorkload(
     // Clients arrive through the edge, which tells the gateway who they are; the gateway tells
     // the services. Nobody else is believed, so no client picks its own address.
     TRUST_PROXY: { kind: "trusted-peers", workloads: [spec.name === "gateway" ? "traefik" : "gateway"] },
+    ...tracingEnv(spec.name, s),
   };
   const dependsOn: string[] = [];
   const usesData = Boolean(spec.database || spec.redis || spec.rabbitmq);
@@ -354,6 +375,8 @@ function appWorkload(
       // (payment talks to the broker and its database alone).
       ...(spec.calls?.length || called.has(spec.name) ? (["backend"] as const) : []),
       ...(usesData ? (["data"] as const) : []),
+      // Spans go to Tempo's OTLP port (docs/tracing.md).
+      ...(s.observability ? (["tracing"] as const) : []),
       // Scraped by Prometheus over `metrics`: no app service reaches Grafana, Loki or the edge's
       // admin port.
       "metrics",
@@ -924,7 +947,7 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
     thirdParty({
       name: "grafana",
       tier: "observability",
-      description: "Dashboards over Prometheus and Loki, provisioned as code",
+      description: "Dashboards over Prometheus, Loki and Tempo, provisioned as code",
       image: { kind: "third-party", image: "grafana" },
       ports: [{ name: "http", port: 3000 }],
       env: {
@@ -952,9 +975,32 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
       routes: [{ host: "grafana", pathPrefix: "/", port: "http" }],
       scrape: { port: "http", path: "/metrics" },
       resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
-      dependsOn: ["prometheus", "loki"],
+      dependsOn: ["prometheus", "loki", "tempo"],
       stateful: true,
       user: "472:0",
+    }),
+    thirdParty({
+      name: "tempo",
+      tier: "observability",
+      description: "Stores every service's traces (OTLP), with retention; Grafana's trace view",
+      image: { kind: "third-party", image: "tempo" },
+      // OTLP first: the services' endpoint (and on Kubernetes their only allowed port) is it.
+      ports: [
+        { name: "otlp-http", port: 4318 },
+        { name: "http", port: 3200 },
+      ],
+      args: ["-config.file=/etc/tempo/tempo.yml"],
+      // The services reach it over `tracing`, Grafana and Prometheus over `monitoring`.
+      networks: ["tracing", "monitoring"],
+      volumes: [{ name: "tempo-data", mountPath: "/var/tempo", sizeGi: 10 }],
+      configFiles: [{ name: "tempo-config", mountPath: "/etc/tempo/tempo.yml" }],
+      health: { ...httpHealth("/ready", "wget"), port: "http" },
+      readinessPath: "/ready",
+      scrape: { port: "http", path: "/metrics" },
+      resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
+      stateful: true,
+      user: "10001:10001",
+      readOnlyRootFilesystem: true,
     }),
     thirdParty({
       name: "loki",

@@ -6,7 +6,14 @@
  */
 
 /** The platform's networks; Kubernetes renders the flows inside them as NetworkPolicies. */
-export type NetworkName = "traefik-public" | "frontend" | "backend" | "data" | "metrics" | "monitoring";
+export type NetworkName =
+  | "traefik-public"
+  | "frontend"
+  | "backend"
+  | "data"
+  | "metrics"
+  | "monitoring"
+  | "tracing";
 
 export interface NetworkSpec {
   name: NetworkName;
@@ -105,6 +112,7 @@ export type ThirdPartyImageKey =
   | "grafana"
   | "loki"
   | "promtail"
+  | "tempo"
   /** Not a workload: the toolbox targets use for one-shot jobs (preparing volume ownership). */
   | "busybox";
 
@@ -118,6 +126,8 @@ export interface HealthCheck {
    * images and Debian/Ubuntu images without an HTTP client; no runtime starts per probe). Kubernetes probes ignore it.
    */
   probe?: "wget" | "bash";
+  /** The named port an `http` check asks, when not the workload's first (Tempo: OTLP comes first). */
+  port?: string;
   command?: string[];
   intervalSeconds: number;
   timeoutSeconds: number;
@@ -306,8 +316,13 @@ export interface PlatformSettings {
   search: "elasticsearch" | "mariadb";
   /** Product images: MinIO, or a local folder. */
   images: "minio" | "local";
-  /** Deploy Prometheus, Alertmanager, Grafana, Loki, Promtail. */
+  /** Deploy Prometheus, Alertmanager, Grafana, Loki, Promtail, Tempo (and send traces there). */
   observability: boolean;
+  /**
+   * Share of new traces kept (0–1) when the gateway starts them; every service follows the
+   * gateway's decision (docs/tracing.md). Defaults to 1.
+   */
+  traceSampleRatio?: number;
   /**
    * Prefix of every service's RabbitMQ and Redis user: `<prefix>-<service>`, each with its own
    * generated password (an isolated local run puts its isolation prefix in front).
@@ -328,8 +343,8 @@ export interface PlatformSettings {
    * local run's `LOCAL_RATE_LIMITS=off`); defaults to `enforced`.
    */
   rateLimits?: "enforced" | "lifted";
-  /** How long metrics (Prometheus) and logs (Loki) are kept; defaults 15 and 7 days. */
-  retentionDays?: { metrics: number; logs: number };
+  /** How long metrics (Prometheus), logs (Loki) and traces (Tempo) are kept; defaults 15, 7 and 3 days. */
+  retentionDays?: { metrics: number; logs: number; traces?: number };
   /** Replicas of the edge where it can share its state (Kubernetes); defaults to 1. */
   edgeReplicas?: number;
 }
