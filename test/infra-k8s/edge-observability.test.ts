@@ -265,11 +265,12 @@ describe("logs and metrics on Kubernetes", () => {
     }
   });
 
-  it("points Grafana at Prometheus, Loki and Alertmanager through their Services", () => {
+  it("points Grafana at Prometheus, Loki, Tempo and Alertmanager through their Services", () => {
     const sources = mounted(run, "grafana-datasources").datasources as Obj[];
     expect(sources.map((s) => s.url)).toEqual([
       "http://prometheus.shopstream.svc:9090",
       "http://loki.shopstream.svc:3100",
+      "http://tempo.shopstream.svc:3200",
       "http://alertmanager.shopstream.svc:9093",
     ]);
   });

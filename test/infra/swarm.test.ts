@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 describe("the same model as Swarm services", () => {
   it("runs every workload as a service and no container but the volume preparation", () => {
-    expect(services.size).toBe(20);
+    expect(services.size).toBe(21);
     expect(run.ofType(TYPES.container).map((c) => labelOf(c, "com.shopstream.role"))).toEqual([
       "volume-owner",
       "volume-owner",
@@ -49,7 +49,7 @@ describe("the same model as Swarm services", () => {
     for (const n of run.ofType(TYPES.network)) {
       expect(n.inputs.driver).toBe("overlay");
       expect(n.inputs.attachable).toBe(false);
-      expect(n.inputs.internal).toBe(/backend|data|metrics|monitoring/.test(n.inputs.name));
+      expect(n.inputs.internal).toBe(/backend|data|metrics|monitoring|tracing/.test(n.inputs.name));
     }
   });
 
