@@ -144,7 +144,9 @@ async function main() {
         row.ratioToBaseline = ratio(row);
         rows.push(row);
         // As measured, so a later failure (checkouts on a loaded machine) does not lose it.
-        console.log(`${row.name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, × baseline ${row.ratioToBaseline}`);
+        console.log(
+          `${row.name}: ${row.requestsPerSecond} req/s, p99 ${row.p99Ms} ms, × baseline ${row.ratioToBaseline}`,
+        );
       }
     }
     baselineServer.stop();
