@@ -95,7 +95,20 @@ export const CONFIG_DOCS = {
   registryPassword: "Registry password or token (`pulumi config set --secret registryPassword …`).",
   registryMirror:
     "Pulls every third-party image through this mirror (`mirror.example.com` rewrites `docker.io/library/redis:7.4.2-alpine` to `mirror.example.com/library/redis:7.4.2-alpine`).",
-  imagePlatform: "Platform the service images are built for, e.g. `linux/amd64`; defaults to the engine's.",
+  imagePlatform:
+    "Platform `pulumi up` builds the service images for, e.g. `linux/amd64`; defaults to the engine's. Must be one of `platforms`.",
+  platforms:
+    "Platforms every service image is released for (`linux/amd64`, `linux/arm64`): the images workflow builds each one for all of them from the same Dockerfiles; defaults to both (docs/delivery.md).",
+  "canary.service":
+    "Runs a second version of this service beside the first: `gateway` or `storefront` (the services the edge routes to; docs/delivery.md).",
+  "canary.image":
+    "The second version's image, with a tag or digest, e.g. `ghcr.io/acme/shopstream/gateway:<revision>` from the images workflow.",
+  "canary.weight":
+    "Percentage of the service's traffic the canary receives (0–100; default 10). `100` promotes it, `0` rolls it back; both keep it running.",
+  "canary.version":
+    "The canary's `version` label on metrics and logs; defaults to the image's tag (or digest).",
+  "canary.stableVersion": "The stable side's `version` label while a canary runs; defaults to `stable`.",
+  "canary.replicas": "Replicas of the canary (Swarm, Kubernetes); default 1.",
   appReplicas:
     "Replicas of each stateless app service and the storefront (Swarm; one container each on one host).",
   maxReplicas:
@@ -129,6 +142,32 @@ export const CONFIG_DOCS = {
 } as const;
 
 const HOST_NAMES = ["app", "grafana", "traefik", "prometheus", "alertmanager"] as const;
+/** Platforms the images are built and verified for (docs/delivery.md). */
+export const RELEASE_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+
+/** `registry/path/name:tag`, `…@sha256:<digest>` or both: a canary runs exactly one image. */
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    { error: "must be an image reference such as ghcr.io/acme/shopstream/gateway:1a2b3c4" },
+  )
+  .refine((v) => /@sha256:|:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(v.replace(/^[^/]*\//, "")), {
+    error: "must name a tag or a digest (never an implicit latest)",
+  });
+/** A label value Prometheus, Loki and Kubernetes all accept. */
+const versionLabel = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.+-]{0,61}[A-Za-z0-9])?$/, {
+  error: "must be letters, digits and . _ + - (at most 63), such as 1.4.0 or 1a2b3c4",
+});
+
+/** The version label an image reference implies: its tag, or the start of its digest. */
+export function versionOfImage(ref: string): string {
+  const [name = "", digestPart] = ref.split("@");
+  const digest = /^sha256:([a-f0-9]{12})/.exec(digestPart ?? "");
+  const tag = /:([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(name.slice(name.lastIndexOf("/") + 1));
+  const version = tag?.[1] ?? (digest ? `sha256-${digest[1]}` : "unknown");
+  return version.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
+}
 
 const schema = z
   .object({
@@ -189,6 +228,27 @@ const schema = z
       .string()
       .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, { error: "must look like linux/amd64" })
       .optional(),
+    platforms: z
+      .array(z.enum(RELEASE_PLATFORMS, { error: `must list platforms of ${RELEASE_PLATFORMS.join(", ")}` }), {
+        error: `must be a list such as ["linux/amd64", "linux/arm64"]`,
+      })
+      .min(1, { error: "must name at least one platform" })
+      .refine((l) => new Set(l).size === l.length, { error: "must not repeat a platform" })
+      .default([...RELEASE_PLATFORMS]),
+    canary: z
+      .object(
+        {
+          service: z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must name a service such as gateway" }),
+          image: imageRef,
+          weight: int(0, 100, 10),
+          version: versionLabel.optional(),
+          stableVersion: versionLabel.default("stable"),
+          replicas: int(1, 20, 1),
+        },
+        { error: 'must be an object such as {"service": "gateway", "image": "…", "weight": 10}' },
+      )
+      .strict()
+      .optional(),
     appReplicas: int(1, 20, 1),
     maxReplicas: int(0, 50, 0),
     search: oneOf(["elasticsearch", "mariadb"] as const, "elasticsearch"),
@@ -239,6 +299,27 @@ const schema = z
         message:
           "is required when docker.swarm is true: the hostname of the node that keeps the volumes and publishes the edge",
       });
+    }
+    if (c.imagePlatform && !(c.platforms as string[]).includes(c.imagePlatform)) {
+      ctx.addIssue({ code: "custom", path: ["imagePlatform"], message: "must be one of platforms" });
+    }
+    if (c.canary) {
+      const candidates = ["gateway", "storefront"];
+      if (!candidates.includes(c.canary.service)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["canary", "service"],
+          message: `must be ${candidates.join(" or ")}: the edge weighs the traffic it routes, and only these are routed`,
+        });
+      }
+      const version = c.canary.version ?? versionOfImage(c.canary.image);
+      if (version === c.canary.stableVersion) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["canary", "version"],
+          message: `must differ from canary.stableVersion (${version}): metrics and logs could not tell them apart`,
+        });
+      }
     }
     if (c.maxReplicas !== 0 && c.maxReplicas < c.appReplicas) {
       ctx.addIssue({ code: "custom", path: ["maxReplicas"], message: "must be 0 or at least appReplicas" });
@@ -310,7 +391,7 @@ const schema = z
   });
 
 /** Keys holding structured values (YAML maps in Pulumi.<stack>.yaml). */
-const OBJECT_KEYS = new Set(["docker", "hosts", "tls", "registry", "kubernetes"]);
+const OBJECT_KEYS = new Set(["docker", "hosts", "tls", "registry", "kubernetes", "platforms", "canary"]);
 /** Keys read only as secrets. */
 export const SECRET_KEYS = ["registryPassword"] as const;
 export const KNOWN_KEYS = [...Object.keys(schema.shape), ...SECRET_KEYS];
@@ -394,6 +475,18 @@ export function platformSettings(c: StackConfig): PlatformSettings {
     retentionDays: { metrics: c.metricsRetentionDays, logs: c.logRetentionDays },
     ...(c.target === "kubernetes"
       ? { edgeReplicas: c.kubernetes.edgeReplicas ?? (c.tls.mode === "acme" ? 1 : 2) }
+      : {}),
+    ...(c.canary
+      ? {
+          canary: {
+            service: c.canary.service,
+            image: c.canary.image,
+            weight: c.canary.weight,
+            version: c.canary.version ?? versionOfImage(c.canary.image),
+            stableVersion: c.canary.stableVersion,
+            replicas: c.canary.replicas,
+          },
+        }
       : {}),
   };
 }

@@ -329,8 +329,10 @@ describe("secrets, config files and images on Kubernetes", () => {
         const built = run.named("docker:index/image:Image", `shopstream-${w.name}-image`).inputs;
         expect(built.skipPush).toBe(false);
         expect(built.registry.server).toBe("ghcr.io/example/shopstream");
-      } else {
+      } else if (w.image.kind === "third-party") {
         expect(c.image).toBe(THIRD_PARTY_IMAGES[w.image.image]);
+      } else {
+        expect(c.image).toBe(w.image.ref);
       }
     }
   });

@@ -185,7 +185,9 @@ describe("generated configuration files", () => {
         expect(router!.service).toBe("api@internal");
         continue;
       }
-      const url = dynamic.http.services[router!.service]!.loadBalancer.servers[0]!.url;
+      const service = dynamic.http.services[router!.service]!;
+      if (!("loadBalancer" in service)) throw new Error(`${router!.service} is not a load balancer`);
+      const url = service.loadBalancer.servers[0]!.url;
       expect(url).toBe(`http://${w.name}:${portByName(w, r.port)}`);
       expect(w.ports.map((p) => p.port)).toContain(Number(new URL(url).port));
     }

@@ -277,3 +277,23 @@ describe("token verification", () => {
     }
   });
 });
+
+describe("the version label (both sides of a canary release)", () => {
+  it("is on every log line and every series when SERVICE_VERSION is set, and absent otherwise", async () => {
+    const lines: string[] = [];
+    const sink = { write: (line: string) => lines.push(line) };
+    createLogger("toy", "info", sink, "2a9f0c1").info("hello");
+    createLogger("toy", "info", sink, undefined).info("hello");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ service: "toy", version: "2a9f0c1", msg: "hello" });
+    expect(JSON.parse(lines[1]!)).not.toHaveProperty("version");
+    const labelled = createMetrics("toy", "2a9f0c1");
+    labelled.httpDuration.observe({ method: "GET", route: "/x", status_code: "200" }, 0.01);
+    expect(await labelled.registry.metrics()).toContain('version="2a9f0c1"');
+    const plain = createMetrics("toy");
+    plain.httpDuration.observe({ method: "GET", route: "/x", status_code: "200" }, 0.01);
+    expect(await plain.registry.metrics()).not.toMatch(/http_request_duration_seconds_count\{[^}]*version=/);
+    expect(await labelled.registry.metrics()).toMatch(
+      /http_request_duration_seconds_count\{[^}]*version="2a9f0c1"/,
+    );
+  });
+});

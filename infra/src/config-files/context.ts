@@ -37,6 +37,8 @@ export const LABELS = {
   tier: "com.shopstream.tier",
   stateful: "com.shopstream.stateful",
   role: "com.shopstream.role",
+  /** Both sides of a canary release. */
+  version: "com.shopstream.version",
 } as const;
 
 export function workload(platform: Platform, name: string): Workload | undefined {

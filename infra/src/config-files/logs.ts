@@ -123,8 +123,9 @@ function dockerLogScrape(env: string): Record<string, unknown>[] {
         { labeldrop: ["filename"] },
         { timestamp: { source: "time", format: "RFC3339Nano" } },
         { output: { source: "output" } },
-        { json: { expressions: { level: "level" } } },
-        { labels: { level: null } },
+        // The app services' lines say their level and, on both sides of a canary, their version.
+        { json: { expressions: { level: "level", version: "version" } } },
+        { labels: { level: null, version: null } },
       ],
     },
   ];
@@ -144,6 +145,7 @@ function kubernetesLogScrape(env: string, k: { namespaces: string[] }): Record<s
         { source_labels: ["__meta_kubernetes_pod_node_name"], target_label: "__host__" },
         { source_labels: [pod("app.kubernetes.io/name")], target_label: "service" },
         { source_labels: [pod("app.kubernetes.io/component")], target_label: "tier" },
+        { source_labels: [pod("app.kubernetes.io/version")], target_label: "version" },
         { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
         { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
         { source_labels: ["__meta_kubernetes_pod_container_name"], target_label: "container" },
@@ -157,8 +159,9 @@ function kubernetesLogScrape(env: string, k: { namespaces: string[] }): Record<s
       ],
       pipeline_stages: [
         { cri: {} },
-        { json: { expressions: { level: "level" } } },
-        { labels: { level: null } },
+        // The app services' lines say their level and, on both sides of a canary, their version.
+        { json: { expressions: { level: "level", version: "version" } } },
+        { labels: { level: null, version: null } },
       ],
     },
   ];

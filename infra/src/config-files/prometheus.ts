@@ -47,7 +47,8 @@ export function prometheusConfig(ctx: ConfigFileContext): Record<string, unknown
           ...discovery,
           relabel_configs: [
             ...discovered,
-            { target_label: "service", replacement: w.name },
+            // A canary is the same service: its series differ by the `version` label it exports.
+            { target_label: "service", replacement: w.canaryOf?.workload ?? w.name },
             { target_label: "tier", replacement: w.tier },
           ],
         };

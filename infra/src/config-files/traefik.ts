@@ -86,6 +86,70 @@ export interface TraefikRouter {
   service: string;
   middlewares?: string[];
   tls?: Record<string, unknown>;
+  priority?: number;
+}
+
+export type TraefikService =
+  | { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }
+  | {
+      weighted: {
+        services: { name: string; weight: number }[];
+        sticky: { cookie: { name: string; secure: boolean; httpOnly: boolean; sameSite: string } };
+      };
+    };
+
+/** The cookie that keeps a browser on the version it first got while a canary runs. */
+export const CANARY_COOKIE = "shopstream_release";
+/**
+ * On Kubernetes, the canary's routers live in the file provider beside the Ingress routers of the
+ * same rule, and must win over them (Traefik's default priority is the rule's length).
+ */
+export const CANARY_ROUTER_PRIORITY = 10_000;
+
+/**
+ * The services behind one route of a workload that has a canary: one load balancer per version
+ * and, while both take traffic, a weighted service over the two (Traefik's weighted round robin),
+ * sticky by cookie so that a browser keeps the version whose page it loaded. Returns the service
+ * the route's router points at.
+ */
+function releaseServices(
+  ctx: ConfigFileContext,
+  stable: Workload,
+  canary: Workload,
+  port: string,
+  services: Record<string, TraefikService>,
+): string {
+  const stableName = `${stable.name}-${port}`;
+  const canaryName = `${canary.name}-${port}`;
+  for (const [name, w] of [
+    [stableName, stable],
+    [canaryName, canary],
+  ] as const) {
+    services[name] = {
+      loadBalancer: { servers: [{ url: httpUrl(ctx, w, portByName(w, port)) }], passHostHeader: true },
+    };
+  }
+  const weight = canary.canaryOf?.weight ?? 0;
+  if (weight <= 0) return stableName;
+  if (weight >= 100) return canaryName;
+  const weighted = `${stable.name}-${port}-release`;
+  services[weighted] = {
+    weighted: {
+      services: [
+        { name: stableName, weight: 100 - weight },
+        { name: canaryName, weight },
+      ],
+      sticky: {
+        cookie: {
+          name: CANARY_COOKIE,
+          secure: ctx.platform.settings.publicScheme === "https",
+          httpOnly: true,
+          sameSite: "lax",
+        },
+      },
+    },
+  };
+  return weighted;
 }
 
 /**
@@ -96,7 +160,7 @@ export interface TraefikRouter {
 export function traefikDynamicConfig(ctx: ConfigFileContext): {
   http: {
     routers: Record<string, TraefikRouter>;
-    services: Record<string, { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }>;
+    services: Record<string, TraefikService>;
     middlewares: Record<string, unknown>;
   };
   tls: Record<string, unknown>;
@@ -104,11 +168,12 @@ export function traefikDynamicConfig(ctx: ConfigFileContext): {
   const { platform } = ctx;
   const acme = ctx.edge.tls.mode === "acme";
   const routers: Record<string, TraefikRouter> = {};
-  const services: Record<string, { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }> =
-    {};
+  const services: Record<string, TraefikService> = {};
   for (const w of platform.workloads) {
-    // On Kubernetes, Ingress objects carry the routes to workloads; only the dashboard stays here.
-    if (ctx.edge.kubernetes && w.tier !== "edge") continue;
+    const canary = platform.workloads.find((c) => c.canaryOf?.workload === w.name);
+    // On Kubernetes, Ingress objects carry the routes to workloads; only the dashboard stays here,
+    // and the routes of a workload with a canary (an Ingress cannot weigh two Services).
+    if (ctx.edge.kubernetes && w.tier !== "edge" && !canary) continue;
     w.routes.forEach((route, i) => {
       const host = platform.settings.hosts[route.host];
       const rule =
@@ -119,6 +184,8 @@ export function traefikDynamicConfig(ctx: ConfigFileContext): {
       let service: string;
       if (w.tier === "edge") {
         service = "api@internal";
+      } else if (canary) {
+        service = releaseServices(ctx, w, canary, route.port, services);
       } else {
         service = `${w.name}-${route.port}`;
         services[service] = {
@@ -128,21 +195,25 @@ export function traefikDynamicConfig(ctx: ConfigFileContext): {
           },
         };
       }
-      routers[routerName] = ctx.edge.kubernetes
-        ? {
-            // The dashboard host's Ingress (TLS, basic auth) reaches this entry point through
-            // the edge's own Service, on the port the route names.
-            rule: "PathPrefix(`/api`) || PathPrefix(`/dashboard`)",
-            entryPoints: [route.port],
-            service,
-          }
-        : {
-            rule,
-            entryPoints: ["websecure"],
-            service,
-            ...(ADMIN_HOSTS.includes(route.host) ? { middlewares: ["admin-auth"] } : {}),
-            tls: acme ? { certResolver: CERT_RESOLVER } : {},
-          };
+      routers[routerName] =
+        ctx.edge.kubernetes && w.tier === "edge"
+          ? {
+              // The dashboard host's Ingress (TLS, basic auth) reaches this entry point through
+              // the edge's own Service, on the port the route names.
+              rule: "PathPrefix(`/api`) || PathPrefix(`/dashboard`)",
+              entryPoints: [route.port],
+              service,
+            }
+          : {
+              rule,
+              entryPoints: ["websecure"],
+              service,
+              ...(ADMIN_HOSTS.includes(route.host) ? { middlewares: ["admin-auth"] } : {}),
+              // Certificates by SNI from the TLS store, which on Kubernetes also holds the Ingress
+              // objects' (cert-manager's) certificates.
+              tls: acme ? { certResolver: CERT_RESOLVER } : {},
+              ...(ctx.edge.kubernetes ? { priority: CANARY_ROUTER_PRIORITY } : {}),
+            };
     });
   }
   return {

@@ -9,6 +9,7 @@ import { type PlatformSecrets, secretFiles } from "../secrets.js";
 import type { DockerTargetContext } from "./context.js";
 import { fileContent, objectName } from "./context.js";
 import { buildPaths, contentTag, REPO_ROOT } from "./images.js";
+import { ociBuildArgs, ociRecord } from "./oci.js";
 import { filesOf, labelList } from "./render.js";
 import { SwarmWorkload } from "./swarm.js";
 import { DockerWorkload } from "./workload.js";
@@ -107,6 +108,20 @@ export class DockerPlatform extends pulumi.ComponentResource {
         references[w.name] = image.name;
         continue;
       }
+      if (w.image.kind === "reference") {
+        // A release built elsewhere (a canary): pulled unless the engine has it, never built.
+        if (swarm) {
+          images[w.name] = pulumi.output(w.image.ref);
+        } else {
+          images[w.name] = new docker.RemoteImage(
+            `${name}-${w.name}-image`,
+            { name: w.image.ref, keepLocally: true },
+            child,
+          ).imageId;
+        }
+        references[w.name] = pulumi.output(w.image.ref);
+        continue;
+      }
       const tag = contentTag(
         repoRoot,
         w.image.sources ?? [w.image.dockerfile],
@@ -121,7 +136,11 @@ export class DockerPlatform extends pulumi.ComponentResource {
           imageName: `${repository}:${tag}`,
           build: {
             ...buildPaths(repoRoot, w.image.dockerfile),
-            args: w.image.args,
+            // The model's arguments and the image's OCI labels (source, revision, created).
+            args: {
+              ...w.image.args,
+              ...ociBuildArgs(ociRecord(repoRoot, w.image.sources ?? [w.image.dockerfile])),
+            },
             builderVersion: "BuilderBuildKit",
             ...(config.imagePlatform ? { platform: config.imagePlatform } : {}),
           },

@@ -86,6 +86,7 @@ export function workloadLabels(w: Workload, environment: string): Record<string,
     [LABELS.workload]: w.name,
     [LABELS.tier]: w.tier,
     [LABELS.stateful]: String(w.stateful),
+    ...(w.version ? { [LABELS.version]: w.version } : {}),
   };
 }
 

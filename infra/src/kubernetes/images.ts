@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.js";
 import { buildPaths, contentTag } from "../docker/images.js";
+import { ociBuildArgs, ociRecord } from "../docker/oci.js";
 import type { Platform } from "../model/index.js";
 import { resolveImage, THIRD_PARTY_IMAGES } from "../model/index.js";
 
@@ -31,6 +32,11 @@ export function workloadImages(name: string, o: ImageOptions): Record<string, pu
       images[w.name] = pulumi.output(resolveImage(THIRD_PARTY_IMAGES[w.image.image], config.registryMirror));
       continue;
     }
+    if (w.image.kind === "reference") {
+      // A release the images workflow pushed (a canary): the nodes pull it as given.
+      images[w.name] = pulumi.output(w.image.ref);
+      continue;
+    }
     const tag = contentTag(
       o.repoRoot,
       w.image.sources ?? [w.image.dockerfile],
@@ -43,7 +49,11 @@ export function workloadImages(name: string, o: ImageOptions): Record<string, pu
         imageName: `${server}/${w.name}:${tag}`,
         build: {
           ...buildPaths(o.repoRoot, w.image.dockerfile),
-          args: w.image.args,
+          // The model's arguments and the image's OCI labels (source, revision, created).
+          args: {
+            ...w.image.args,
+            ...ociBuildArgs(ociRecord(o.repoRoot, w.image.sources ?? [w.image.dockerfile])),
+          },
           builderVersion: "BuilderBuildKit",
           ...(config.imagePlatform ? { platform: config.imagePlatform } : {}),
         },

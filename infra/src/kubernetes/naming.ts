@@ -13,6 +13,7 @@ export const LABEL = {
   partOf: "app.kubernetes.io/part-of",
   component: "app.kubernetes.io/component",
   managedBy: "app.kubernetes.io/managed-by",
+  version: "app.kubernetes.io/version",
 } as const;
 
 /** Pod Security Admission labels of a namespace. */
@@ -53,6 +54,8 @@ export function workloadLabels(w: Workload, environment: string): Record<string,
     [LABEL.partOf]: "shopstream",
     [LABEL.component]: w.tier,
     [LABEL.managedBy]: "pulumi",
+    // Both sides of a canary release; the log collector labels their lines with it.
+    ...(w.version ? { [LABEL.version]: w.version } : {}),
   };
 }
 

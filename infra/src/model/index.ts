@@ -1,3 +1,4 @@
+export * from "./canary.js";
 export * from "./env.js";
 export * from "./image-contracts.js";
 export * from "./images.js";

@@ -1,3 +1,4 @@
+import { withCanary } from "./canary.js";
 import type {
   BrokerAccess,
   EnvValue,
@@ -1048,12 +1049,15 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
 
 /** Builds the whole platform for one environment. Pure: same settings, same model. */
 export function buildPlatform(settings: PlatformSettings): Platform {
-  const workloads = [
-    ...dataStores(settings),
-    ...appServices(settings),
-    storefront(settings),
-    ...edgeAndObservability(settings),
-  ];
+  const workloads = withCanary(
+    [
+      ...dataStores(settings),
+      ...appServices(settings),
+      storefront(settings),
+      ...edgeAndObservability(settings),
+    ],
+    settings.canary,
+  );
   return {
     settings,
     networks: NETWORKS,

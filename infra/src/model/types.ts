@@ -98,7 +98,12 @@ export type ImageSource =
       sources?: string[];
     }
   /** A pinned third-party image, by key into THIRD_PARTY_IMAGES. */
-  | { kind: "third-party"; image: ThirdPartyImageKey };
+  | { kind: "third-party"; image: ThirdPartyImageKey }
+  /**
+   * An image built elsewhere from this repo (a release's `<registry>/<service>:<revision>`): a
+   * canary's second version. Run as given, never built here.
+   */
+  | { kind: "reference"; ref: string };
 
 export type ThirdPartyImageKey =
   | "mariadb"
@@ -254,6 +259,31 @@ export interface Workload {
   internalRoutes?: InternalRoute[];
   /** The key it signs service tokens with, when it calls another service's internal routes. */
   serviceKey?: { private: SecretName; public: SecretName };
+  /**
+   * The version its metrics and logs are labelled with (`SERVICE_VERSION`); set on both sides of
+   * a canary release.
+   */
+  version?: string;
+  /**
+   * Present on a canary: the stable workload it runs beside, and the percentage of the stable's
+   * edge traffic it receives. It shares the stable's identity (users, keys, secrets).
+   */
+  canaryOf?: { workload: string; weight: number };
+}
+
+/** A second version of one routed service beside the first, with a share of its traffic. */
+export interface CanarySettings {
+  /** The stable workload (one the edge routes to). */
+  service: string;
+  /** The second version's image, as the engine or the cluster pulls it. */
+  image: string;
+  /** Percentage (0–100) of the service's edge traffic the canary receives. */
+  weight: number;
+  /** Its `version` label. */
+  version: string;
+  /** The stable's `version` label while the canary runs. */
+  stableVersion: string;
+  replicas: number;
 }
 
 /**
@@ -347,6 +377,8 @@ export interface PlatformSettings {
   retentionDays?: { metrics: number; logs: number; traces?: number };
   /** Replicas of the edge where it can share its state (Kubernetes); defaults to 1. */
   edgeReplicas?: number;
+  /** A canary release of one routed service (docs/delivery.md). */
+  canary?: CanarySettings;
 }
 
 export interface Platform {

@@ -21,11 +21,20 @@ export const REDACT_PATHS = [
   "*.email",
 ];
 
-export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * One JSON line per event, each with the service's name and, when the platform sets
+ * `SERVICE_VERSION` (both sides of a canary release), its version.
+ */
+export function createLogger(
+  service: string,
+  level: string,
+  destination?: pino.DestinationStream,
+  version: string | undefined = serviceVersion(),
+): Logger {
   return pino(
     {
       level,
-      base: { service },
+      base: version ? { service, version } : { service },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
@@ -34,4 +43,10 @@ export function createLogger(service: string, level: string, destination?: pino.
     },
     destination,
   );
+}
+
+/** The version this process reports in its logs and metrics (`SERVICE_VERSION`), if any. */
+export function serviceVersion(env: Record<string, string | undefined> = process.env): string | undefined {
+  const v = env.SERVICE_VERSION?.trim();
+  return v ? v : undefined;
 }

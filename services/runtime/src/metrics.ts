@@ -14,9 +14,10 @@ export interface Metrics {
   ): Histogram<L>;
 }
 
-export function createMetrics(service: string): Metrics {
+/** `version` labels every series when the platform names one (both sides of a canary release). */
+export function createMetrics(service: string, version?: string): Metrics {
   const registry = new Registry();
-  registry.setDefaultLabels({ service });
+  registry.setDefaultLabels(version ? { service, version } : { service });
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({
     name: "http_request_duration_seconds",

@@ -8,7 +8,7 @@ import { createTokenVerifier, type TokenVerifier } from "./auth.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createDb, type Db, type DbConfig, type Migration, migrate } from "./db.js";
 import { createHttpApp, type ReadinessCheck, runChecks } from "./http.js";
-import { createLogger, type Logger } from "./logger.js";
+import { createLogger, type Logger, serviceVersion } from "./logger.js";
 import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createRedis, type Redis, type RedisConfig } from "./redis.js";
@@ -108,8 +108,10 @@ export async function startService<S extends z.ZodType>(
   const tokens = loadServiceTokenConfig(definition.name, options.env ?? process.env);
   // Before any client connects, so their calls are traced (docs/tracing.md).
   const tracing = await startTracing(tracingSettings(definition.name, options.env ?? process.env));
-  const logger = options.logger ?? createLogger(definition.name, config.LOG_LEVEL ?? "info");
-  const metrics = createMetrics(definition.name);
+  const version = serviceVersion(options.env ?? process.env);
+  const logger =
+    options.logger ?? createLogger(definition.name, config.LOG_LEVEL ?? "info", undefined, version);
+  const metrics = createMetrics(definition.name, version);
   const closers: { name: string; close: () => Promise<unknown> | unknown }[] = [];
   const runClosers = async () => {
     for (const { name, close } of closers.reverse()) {
