@@ -154,7 +154,8 @@ const imageRef = z
   )
   .refine((v) => /@sha256:|:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(v.replace(/^[^/]*\//, "")), {
     error: "must name a tag or a digest (never an implicit latest)",
-  });
+  })
+  .refine((v) => !/:latest(@|$)/.test(v), { error: "must name a release, not latest (it moves)" });
 /** A label value Prometheus, Loki and Kubernetes all accept. */
 const versionLabel = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.+-]{0,61}[A-Za-z0-9])?$/, {
   error: "must be letters, digits and . _ + - (at most 63), such as 1.4.0 or 1a2b3c4",

@@ -107,5 +107,5 @@ describe("a canary of the gateway on Kubernetes", () => {
     const cm = promoted.ofType(K8S.configMap).find((c) => "traefik-dynamic" in c.inputs.data)!;
     const dynamic = yaml.load(cm.inputs.data["traefik-dynamic"]) as Obj;
     expect(dynamic.http.routers.gateway.service).toBe("gateway-canary-http");
-  });
+  }, 120_000);
 });

@@ -12,7 +12,7 @@
  * it got, promoting and rolling back move all traffic, and each version's own metrics count what
  * it served under its `version` label. The real Traefik runs the same configuration in e2e.yml.
  */
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { Agent, createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, platformSettings } from "../../infra/src/config.js";
@@ -78,6 +78,9 @@ function edge(http: ReturnType<typeof generated>, upstreams: Record<string, numb
     return { server: pick(next.name, undefined).server, chosen: next.name };
   };
   const served = new Map<string, number>();
+  // Each hop on a connection of its own: a pooled one the gateway is closing (its keep-alive
+  // timeout) would fail a request that never reached it.
+  const agent = new Agent({ keepAlive: false });
   const server = createServer((req, res) => {
     const cookie = /(?:^|;\s*)shopstream_release=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
     const { server: url, chosen } = pick(router.service, cookie);
@@ -86,7 +89,7 @@ function edge(http: ReturnType<typeof generated>, upstreams: Record<string, numb
     if (!port) throw new Error(`no upstream for ${target.hostname}`);
     served.set(target.hostname, (served.get(target.hostname) ?? 0) + 1);
     const upstream = httpRequest(
-      { host: "127.0.0.1", port, path: req.url, method: req.method, headers: req.headers },
+      { host: "127.0.0.1", port, path: req.url, method: req.method, headers: req.headers, agent },
       (up) => {
         const headers = { ...up.headers, "x-served-by": target.hostname };
         if (chosen) headers["set-cookie"] = [`${CANARY_COOKIE}=${chosen}; Path=/; HttpOnly; SameSite=Lax`];
@@ -94,9 +97,12 @@ function edge(http: ReturnType<typeof generated>, upstreams: Record<string, numb
         up.pipe(res);
       },
     );
-    upstream.on("error", () => res.writeHead(502).end());
+    upstream.on("error", () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     req.pipe(upstream);
   });
+  // As Traefik's entry points (180 s idle timeout): a client's idle connection outlives the
+  // pauses a loaded machine makes, so no request races the server closing it.
+  server.keepAliveTimeout = 180_000;
   return { server, served };
 }
 
@@ -224,7 +230,7 @@ describe("a canary of the gateway with 20% of the traffic, two real versions", (
       await res.arrayBuffer();
       expect(res.headers.get("x-served-by")).toBe("gateway-canary");
     }
-  });
+  }, 120_000);
 
   it("promoted (weight 100) sends everything to the canary; rolled back (weight 0), everything to the stable", async () => {
     const promoted = await startEdge(100);

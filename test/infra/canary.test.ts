@@ -143,7 +143,7 @@ describe("a canary of the gateway on one Docker host", () => {
     const rolledBack = await runStack(canary(0));
     expect(dynamicConfig(rolledBack).http.routers.gateway.service).toBe("gateway-http");
     expect(containerOf(rolledBack, "gateway-canary")).toBeDefined();
-  });
+  }, 120_000);
 
   it("without the setting runs one version with no version label, as before", async () => {
     const run = await runStack();
@@ -152,7 +152,7 @@ describe("a canary of the gateway on one Docker host", () => {
     ).toBe(false);
     expect(envOf(containerOf(run, "gateway")).SERVICE_VERSION).toBeUndefined();
     expect(dynamicConfig(run).http.routers.gateway.service).toBe("gateway-http");
-  });
+  }, 120_000);
 
   it("a storefront canary splits the shop's pages the same way", async () => {
     const run = await runStack({
@@ -168,7 +168,7 @@ describe("a canary of the gateway on one Docker host", () => {
       { name: "storefront-http", weight: 95 },
       { name: "storefront-canary-http", weight: 5 },
     ]);
-  });
+  }, 120_000);
 });
 
 describe("a canary of the gateway on Swarm", () => {
@@ -197,7 +197,7 @@ describe("a canary of the gateway on Swarm", () => {
       { name: "gateway-http", weight: 90 },
       { name: "gateway-canary-http", weight: 10 },
     ]);
-  });
+  }, 120_000);
 });
 
 describe("the canary setting", () => {
@@ -211,6 +211,10 @@ describe("the canary setting", () => {
     [
       { service: "gateway", image: IMAGE, weight: 101 },
       "shopstream:canary.weight must be an integer between 0 and 100",
+    ],
+    [
+      { service: "gateway", image: "registry.example.com/gateway:latest" },
+      "shopstream:canary.image must name a release",
     ],
     [
       { service: "gateway", image: "registry.example.com/gateway:stable" },

@@ -61,6 +61,20 @@ export function ociRecord(
   sources: string[],
   env: Record<string, string | undefined> = process.env,
 ): OciRecord {
+  // git answers once per process and image: a program (or a test process running it many times,
+  // with fresh module graphs) asks again for the same images.
+  const memo = ((globalThis as Record<symbol, Map<string, OciRecord> | undefined>)[MEMO] ??= new Map());
+  const key = JSON.stringify([repoRoot, sources, env.GITHUB_SERVER_URL, env.GITHUB_REPOSITORY]);
+  const known = memo.get(key);
+  if (known) return known;
+  const record = readRecord(repoRoot, sources, env);
+  memo.set(key, record);
+  return record;
+}
+
+const MEMO = Symbol.for("shopstream.oci-records");
+
+function readRecord(repoRoot: string, sources: string[], env: Record<string, string | undefined>): OciRecord {
   const fromCi =
     env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}`
