@@ -63,7 +63,9 @@ export function ociRecord(
 ): OciRecord {
   // git answers once per process and image: a program (or a test process running it many times,
   // with fresh module graphs) asks again for the same images.
-  const memo = ((globalThis as Record<symbol, Map<string, OciRecord> | undefined>)[MEMO] ??= new Map());
+  const holder = globalThis as Record<symbol, Map<string, OciRecord> | undefined>;
+  const memo = holder[MEMO] ?? new Map<string, OciRecord>();
+  holder[MEMO] = memo;
   const key = JSON.stringify([repoRoot, sources, env.GITHUB_SERVER_URL, env.GITHUB_REPOSITORY]);
   const known = memo.get(key);
   if (known) return known;
