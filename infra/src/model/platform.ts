@@ -441,7 +441,7 @@ const INTERNAL_ROUTES: Partial<Record<AppName, InternalRoute[]>> = {
 
 function appServices(s: PlatformSettings): Workload[] {
   const publicBase = publicOrigin(s, "app");
-  const productEnv: Record<string, EnvValue> = { PUBLIC_BASE_URL: publicBase };
+  const productEnv: Record<string, EnvValue> = {};
   if (s.search === "elasticsearch") productEnv.ELASTICSEARCH_URL = url("elasticsearch");
   if (s.images === "minio") {
     productEnv.MINIO_ENDPOINT = { kind: "host", workload: "minio" };
@@ -731,7 +731,7 @@ function dataStores(s: PlatformSettings): Workload[] {
     thirdParty({
       name: "redis",
       tier: "data",
-      description: "Carts, refresh tokens, rate limits, caches, idempotency records",
+      description: "Carts, refresh tokens, throttles, rate limits, caches, notification history, analytics",
       image: { kind: "third-party", image: "redis" },
       ports: [{ name: "redis", port: 6379 }],
       // The `default` user's password arrives as a SHA-256 in an ACL file (a secret file), so
