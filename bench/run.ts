@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
-import { REPO_ROOT, startLocalRun } from "../infra/src/local/run.js";
+import { startLocalRun } from "../infra/src/local/run.js";
+import { REPO_ROOT } from "../infra/src/model/index.js";
 import { checkouts, json, signInBuyers } from "./checkout.js";
 import { benchTracing } from "./tracing.js";
 

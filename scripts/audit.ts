@@ -14,11 +14,11 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { REPO_ROOT } from "../infra/src/model/repo.js";
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_ALLOWLIST = join(REPO_ROOT, "audit-allowlist.json");
 /** Severities that fail the build unless accepted. */
 export const BLOCKING = new Set(["high", "critical"]);

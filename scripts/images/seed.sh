@@ -18,14 +18,6 @@
 #   SEED_CA_BUNDLE     CA bundle copied into images (default /etc/ssl/certs/ca-certificates.crt)
 set -euo pipefail
 
-# ---------------------------------------------------------------------------
-# The base images named by this repo's Dockerfiles (keep in sync with FROM lines).
-IMAGES=(
-  "node:20-bookworm-slim"
-  "nginxinc/nginx-unprivileged:1.28-bookworm"
-)
-# ---------------------------------------------------------------------------
-
 SUITE=bookworm
 CACHE_DIR="${SEED_CACHE_DIR:-/var/cache/shopstream-seed}"
 PULL_TIMEOUT="${SEED_PULL_TIMEOUT:-20}"
@@ -33,6 +25,25 @@ CA_BUNDLE="${SEED_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 FORCE="${SEED_FORCE:-0}"
 IMAGE_PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# ---------------------------------------------------------------------------
+# The base images this repo's Dockerfiles build FROM, read from their FROM lines (`FROM ${NAME}`
+# takes the default of its `ARG NAME=...`; earlier stages and `scratch` are not images), so each
+# name is written once, in its Dockerfile.
+base_images() {
+  awk '
+    /^ARG [A-Za-z_]+=/ { split($2, kv, "="); arg[kv[1]] = kv[2] }
+    /^FROM / {
+      image = $2
+      if (image ~ /^\$\{[A-Za-z_]+\}$/) image = arg[substr(image, 3, length(image) - 3)]
+      if (image != "" && image != "scratch" && !(image in stage) && !seen[image]++) print image
+      if (toupper($3) == "AS") stage[$4] = 1
+    }
+  ' "$ROOT/services/Dockerfile" "$ROOT/services/storefront/Dockerfile" "$ROOT/scripts/replay/standins/Dockerfile"
+}
+mapfile -t IMAGES < <(base_images)
+[ "${#IMAGES[@]}" -gt 0 ] || { printf 'seed: ERROR: no FROM line names a base image\n' >&2; exit 1; }
+# ---------------------------------------------------------------------------
 
 log() { printf 'seed: %s\n' "$*" >&2; }
 die() {

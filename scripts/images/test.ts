@@ -24,8 +24,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as mariadb from "mariadb";
 import { type LocalEndpoints, localEndpoints } from "../../infra/src/local/endpoints.js";
 import { preflight } from "../../infra/src/local/preflight.js";
@@ -37,7 +36,13 @@ import {
   removeIsolatedData,
   writeLocalSecrets,
 } from "../../infra/src/local/provision.js";
-import { firstPort, type Platform, startOrder, type Workload } from "../../infra/src/model/index.js";
+import {
+  firstPort,
+  type Platform,
+  REPO_ROOT,
+  startOrder,
+  type Workload,
+} from "../../infra/src/model/index.js";
 import { changeOneSource, snapshotContext } from "./context.js";
 import {
   type Builder,
@@ -68,7 +73,6 @@ import {
   writablePathGaps,
 } from "./platform.js";
 
-const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const LABEL = "org.shopstream.images-test";
 const IMAGE_REPO = "shopstream-images-test";
 const PORT_OFFSET = Number(process.env.IMAGES_PORT_OFFSET ?? 400);

@@ -26,11 +26,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import jmespath from "jmespath";
 import yaml from "js-yaml";
 import ts from "typescript";
-import { resolveImage, THIRD_PARTY_IMAGES } from "../../infra/src/model/index.js";
+import { REPO_ROOT, resolveImage, THIRD_PARTY_IMAGES } from "../../infra/src/model/index.js";
 import {
   type RecordedResource,
   recordStack,
@@ -52,8 +51,10 @@ import {
 } from "./apply.js";
 import { call, EngineError, execIn, gone, inspect, logs, tarOf } from "./engine.js";
 
-const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const STANDINS = join(REPO_ROOT, "scripts/replay/standins");
+/** The seeded Node image the stand-ins build on: their Dockerfile's `BASE_IMAGE`, named there only. */
+const NODE_IMAGE =
+  /^ARG BASE_IMAGE=(\S+)$/m.exec(readFileSync(join(STANDINS, "Dockerfile"), "utf8"))?.[1] ?? "";
 const KEEP = process.env.REPLAY_KEEP === "1";
 /** The program's settings the replay changes, and why. */
 const OVERRIDES: StackSettings = {
@@ -459,8 +460,8 @@ async function buy(): Promise<void> {
   const js = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   }).outputText;
-  const node = await imageInfo("node:20-bookworm-slim");
-  if (!node) throw new Error("node:20-bookworm-slim is missing: npm run images:seed");
+  const node = await imageInfo(NODE_IMAGE);
+  if (!node) throw new Error(`${NODE_IMAGE} is missing: npm run images:seed`);
   const name = `${ns.run}-client`;
   const { Id } = await call<{ Id: string }>("POST", "/containers/create", {
     query: { name },

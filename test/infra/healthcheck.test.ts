@@ -3,10 +3,9 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { buildPlatform, localSettings } from "@shopstream/infra/model";
+import { buildPlatform, localSettings, REPO_ROOT } from "@shopstream/infra/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bashHttpProbe, healthcheckTest, healthcheckTiming } from "../../infra/src/docker/render.js";
-import { REPO_ROOT } from "../../infra/src/local/run.js";
 
 const platform = buildPlatform(localSettings({ environment: "dev" }));
 const apps = platform.workloads.filter(

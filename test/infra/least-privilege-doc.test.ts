@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { REPO_ROOT } from "@shopstream/infra/model";
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, platformSettings } from "../../infra/src/config.js";
-import { REPO_ROOT } from "../../infra/src/local/run.js";
 import { buildPlatform } from "../../infra/src/model/index.js";
 import { accessTable } from "../support/access-table.js";
 

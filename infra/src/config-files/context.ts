@@ -30,6 +30,18 @@ export interface EdgeOptions {
   kubernetes?: { ingressClass: string; namespace: string; publishedService: string };
 }
 
+/** The edge's options as a stack configures them (every target but Kubernetes' ingress part). */
+export function edgeOptions(config: {
+  tls: EdgeOptions["tls"];
+  httpsPort: number;
+}): Omit<EdgeOptions, "kubernetes"> {
+  const { mode, acmeEmail, acmeCaServer } = config.tls;
+  return {
+    tls: { mode, ...(acmeEmail ? { acmeEmail } : {}), ...(acmeCaServer ? { acmeCaServer } : {}) },
+    httpsPort: config.httpsPort,
+  };
+}
+
 /** Labels every container of the platform carries; log discovery filters and groups by them. */
 export const LABELS = {
   stack: "com.shopstream.stack",

@@ -1,15 +1,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import dockerignore, { type Ignore } from "@balena/dockerignore";
 
 // The package is CommonJS (`module.exports = factory`) but its types declare an ES default export:
 // under Node's ESM interop the default import is the factory itself.
 const ignore = dockerignore as unknown as typeof dockerignore.default;
-
-/** The repository root (this file lives in infra/src/docker/). */
-export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 const SKIPPED = new Set(["node_modules", "dist", "coverage", ".turbo", ".shopstream", "test-artifacts"]);
 

@@ -2,13 +2,19 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.js";
 import type { ConfigFileContext } from "../config-files/index.js";
-import { LABELS, renderConfigFiles } from "../config-files/index.js";
+import { edgeOptions, LABELS, renderConfigFiles } from "../config-files/index.js";
 import type { NetworkName, Platform } from "../model/index.js";
-import { containerResolver, resolveImage, startOrder, THIRD_PARTY_IMAGES } from "../model/index.js";
+import {
+  containerResolver,
+  REPO_ROOT,
+  resolveImage,
+  startOrder,
+  THIRD_PARTY_IMAGES,
+} from "../model/index.js";
 import { type PlatformSecrets, secretFiles } from "../secrets.js";
 import type { DockerTargetContext } from "./context.js";
 import { fileContent, objectName } from "./context.js";
-import { buildPaths, contentTag, REPO_ROOT } from "./images.js";
+import { buildPaths, contentTag } from "./images.js";
 import { ociBuildArgs, ociRecord } from "./oci.js";
 import { filesOf, labelList } from "./render.js";
 import { SwarmWorkload } from "./swarm.js";
@@ -181,14 +187,7 @@ export class DockerPlatform extends pulumi.ComponentResource {
           ? { dns_sd_configs: [{ names: [`tasks.${physical(w.name)}`], type: "A", port }] }
           : { static_configs: [{ targets: [`${containerResolver.host(w)}:${port}`] }] },
       logDiscovery: "docker",
-      edge: {
-        tls: {
-          mode: config.tls.mode,
-          ...(config.tls.acmeEmail ? { acmeEmail: config.tls.acmeEmail } : {}),
-          ...(config.tls.acmeCaServer ? { acmeCaServer: config.tls.acmeCaServer } : {}),
-        },
-        httpsPort: config.httpsPort,
-      },
+      edge: edgeOptions(config),
     };
     const s = args.secrets;
     const derivedSecretFiles = secretFiles(platform, s);

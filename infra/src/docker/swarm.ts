@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABELS } from "../config-files/index.js";
 import type { Workload } from "../model/index.js";
-import { containerResolver, renderEnv } from "../model/index.js";
+import { containerResolver, portByName, renderEnv } from "../model/index.js";
 import type { DockerTargetContext } from "./context.js";
 import { objectName } from "./context.js";
 import {
@@ -154,13 +154,13 @@ export class SwarmWorkload extends pulumi.ComponentResource {
                 // would become global).
                 ports: [
                   {
-                    targetPort: portOf(w, "web"),
+                    targetPort: portByName(w, "web"),
                     publishedPort: ctx.config.httpPort,
                     protocol: "tcp",
                     publishMode: "host",
                   },
                   {
-                    targetPort: portOf(w, "websecure"),
+                    targetPort: portByName(w, "websecure"),
                     publishedPort: ctx.config.httpsPort,
                     protocol: "tcp",
                     publishMode: "host",
@@ -176,10 +176,4 @@ export class SwarmWorkload extends pulumi.ComponentResource {
     );
     this.registerOutputs({ serviceName: this.service.name });
   }
-}
-
-function portOf(w: Workload, name: string): number {
-  const p = w.ports.find((x) => x.name === name);
-  if (!p) throw new Error(`${w.name} has no port ${name}`);
-  return p.port;
 }

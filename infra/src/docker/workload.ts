@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABELS } from "../config-files/index.js";
 import type { Workload } from "../model/index.js";
-import { containerResolver, firstPort, renderEnv } from "../model/index.js";
+import { containerResolver, firstPort, portByName, renderEnv } from "../model/index.js";
 import type { DockerTargetContext } from "./context.js";
 import { fileContent, objectName } from "./context.js";
 import {
@@ -80,8 +80,8 @@ export class DockerWorkload extends pulumi.ComponentResource {
     const debug = ctx.debugNetwork !== undefined && w.tier === "data";
     const ports = edge
       ? [
-          { internal: portOf(w, "web"), external: ctx.config.httpPort },
-          { internal: portOf(w, "websecure"), external: ctx.config.httpsPort },
+          { internal: portByName(w, "web"), external: ctx.config.httpPort },
+          { internal: portByName(w, "websecure"), external: ctx.config.httpsPort },
         ]
       : debug
         ? [{ internal: firstPort(w), external: firstPort(w), ip: "127.0.0.1" }]
@@ -139,10 +139,4 @@ export class DockerWorkload extends pulumi.ComponentResource {
     );
     this.registerOutputs({ containerName: this.container.name });
   }
-}
-
-function portOf(w: Workload, name: string): number {
-  const p = w.ports.find((x) => x.name === name);
-  if (!p) throw new Error(`${w.name} has no port ${name}`);
-  return p.port;
 }

@@ -3,10 +3,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.js";
 import type { ConfigFileContext } from "../config-files/index.js";
-import { renderConfigFiles } from "../config-files/index.js";
-import { REPO_ROOT } from "../docker/images.js";
+import { edgeOptions, renderConfigFiles } from "../config-files/index.js";
 import { filesOf } from "../docker/render.js";
-import type { Platform, Workload } from "../model/index.js";
+import { type Platform, REPO_ROOT, type Workload } from "../model/index.js";
 import { type PlatformSecrets, secretFiles, secretValue } from "../secrets.js";
 import { KubernetesEdge } from "./edge.js";
 import { dockerConfigJson, workloadImages } from "./images.js";
@@ -144,12 +143,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
       scrapeDiscovery: (w, port) => scrapeDiscovery(w, port, namespaceOf(w, layout), environment),
       logDiscovery: { kubernetes: { namespaces: [...used].sort() } },
       edge: {
-        tls: {
-          mode: config.tls.mode,
-          ...(config.tls.acmeEmail ? { acmeEmail: config.tls.acmeEmail } : {}),
-          ...(config.tls.acmeCaServer ? { acmeCaServer: config.tls.acmeCaServer } : {}),
-        },
-        httpsPort: config.httpsPort,
+        ...edgeOptions(config),
         kubernetes: {
           ingressClass,
           namespace: layout.namespace,

@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   buildPlatform,
   firstPort,
   localSettings,
   type Platform,
+  REPO_ROOT,
   renderEnv,
   startOrder,
   type TargetResolver,
@@ -25,8 +25,6 @@ import {
   writeLocalSecrets,
 } from "./provision.js";
 import { type ManagedProcess, startProcess, stopAll, waitUntilReady } from "./supervisor.js";
-
-export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
 
 export class PreflightError extends Error {
   constructor(readonly failures: PreflightFailure[]) {

@@ -21,12 +21,6 @@ export const THIRD_PARTY_IMAGES: Record<ThirdPartyImageKey, string> = {
   busybox: "docker.io/library/busybox:1.37.0",
 };
 
-/** Base images our own Dockerfiles build FROM (seeded locally by `npm run images:seed`). */
-export const BASE_IMAGES = {
-  node: "node:20-bookworm-slim",
-  nginx: "nginxinc/nginx-unprivileged:1.28-bookworm",
-} as const;
-
 /** Rewrites `registry/path:tag` to `<mirror>/path:tag` when a mirror is configured. */
 export function resolveImage(ref: string, registryMirror?: string): string {
   if (!registryMirror) return ref;

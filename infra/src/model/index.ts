@@ -4,5 +4,6 @@ export * from "./image-contracts.js";
 export * from "./images.js";
 export * from "./messaging.js";
 export * from "./platform.js";
+export * from "./repo.js";
 export * from "./settings.js";
 export * from "./types.js";
