@@ -37,6 +37,39 @@ export interface KubernetesPlatformArgs {
   repoRoot?: string;
 }
 
+/**
+ * Where the platform's pods run, how they reach each other and what the generated files are told:
+ * pure, shared by the component and by `npm run wiring`.
+ */
+export function kubernetesWiring(platform: Platform, config: StackConfig) {
+  const layout: NamespaceLayout = {
+    namespace: config.kubernetes.namespace,
+    nodeAgents: nodeAgentNamespace(config.kubernetes.namespace),
+  };
+  const used = new Set(platform.workloads.map((w) => namespaceOf(w, layout)));
+  const edge = platform.workloads.find((w) => w.tier === "edge");
+  if (!edge) throw new Error("the platform has no edge workload");
+  const ingressClass = config.kubernetes.ingressClass ?? config.prefix;
+  const publicServiceName = `${edge.name}-public`;
+  const resolver = kubernetesResolver(layout);
+  const environment = platform.settings.environment;
+  const fileContext: ConfigFileContext = {
+    platform,
+    host: resolver.host,
+    scrapeDiscovery: (w, port) => scrapeDiscovery(w, port, namespaceOf(w, layout), environment),
+    logDiscovery: { kubernetes: { namespaces: [...used].sort() } },
+    edge: {
+      ...edgeOptions(config),
+      kubernetes: {
+        ingressClass,
+        namespace: layout.namespace,
+        publishedService: `${layout.namespace}/${publicServiceName}`,
+      },
+    },
+  };
+  return { layout, used, edge, ingressClass, publicServiceName, resolver, fileContext };
+}
+
 /** Name of the pull secret for the service images, in every namespace of the platform. */
 export const PULL_SECRET = "registry-credentials";
 
@@ -58,10 +91,10 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
     super("shopstream:k8s:Platform", name, {}, opts);
     const { platform, config } = args;
     const environment = platform.settings.environment;
-    const layout: NamespaceLayout = {
-      namespace: config.kubernetes.namespace,
-      nodeAgents: nodeAgentNamespace(config.kubernetes.namespace),
-    };
+    const { layout, used, edge, ingressClass, publicServiceName, resolver, fileContext } = kubernetesWiring(
+      platform,
+      config,
+    );
 
     const provider = new k8s.Provider(
       `${name}-cluster`,
@@ -75,7 +108,6 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
     const stackLabels = { [LABEL.partOf]: "shopstream", [LABEL.instance]: environment };
 
     // Namespaces: everything that can runs under `restricted`; node agents get one of their own.
-    const used = new Set(platform.workloads.map((w) => namespaceOf(w, layout)));
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
     namespaces.set(
       layout.namespace,
@@ -132,27 +164,8 @@ export class KubernetesPlatform extends pulumi.ComponentResource {
         : `${name}-${ns.slice(layout.namespace.length + 1)}-${object}`;
 
     // Generated files, from the same generators as every other target.
-    const edge = platform.workloads.find((w) => w.tier === "edge");
-    if (!edge) throw new Error("the platform has no edge workload");
-    const ingressClass = config.kubernetes.ingressClass ?? config.prefix;
-    const publicServiceName = `${edge.name}-public`;
-    const resolver = kubernetesResolver(layout);
-    const ctx: ConfigFileContext = {
-      platform,
-      host: resolver.host,
-      scrapeDiscovery: (w, port) => scrapeDiscovery(w, port, namespaceOf(w, layout), environment),
-      logDiscovery: { kubernetes: { namespaces: [...used].sort() } },
-      edge: {
-        ...edgeOptions(config),
-        kubernetes: {
-          ingressClass,
-          namespace: layout.namespace,
-          publishedService: `${layout.namespace}/${publicServiceName}`,
-        },
-      },
-    };
-    const configFiles = renderConfigFiles(ctx);
-    const wiring = platformWiring(platform, ctx, resolver);
+    const configFiles = renderConfigFiles(fileContext);
+    const wiring = platformWiring(platform, fileContext, resolver);
     const s = args.secrets;
     const derivedSecretFiles = secretFiles(platform, s);
 
