@@ -2,7 +2,7 @@
  * `npm run images:release -- <command>`: the release builds of every image this repo makes, for
  * the images workflow (.github/workflows/images.yml) and for a machine with buildx. The list of
  * images, their Dockerfiles and build arguments come from the platform model, the platforms from
- * the stack's `platforms` setting, and the OCI labels from infra/src/docker/oci.ts, so a release
+ * the stack's `platforms` setting, and the OCI labels from infra/src/model/oci.ts, so a release
  * builds exactly what `pulumi up` builds (docs/delivery.md).
  *
  *   plan [--stack dev]
@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { parseStackConfig, RELEASE_PLATFORMS } from "../infra/src/config.js";
-import { OCI_LABELS, type OciRecord, ociBuildArgs, ociRecord } from "../infra/src/docker/oci.js";
+import { OCI_LABELS, type OciRecord, ociBuildArgs, ociRecord } from "../infra/src/model/oci.js";
 import { buildPlatform, localSettings, type Workload } from "../infra/src/model/index.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));

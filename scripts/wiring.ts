@@ -14,7 +14,6 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { parseStackConfig, platformSettings, type StackConfig } from "../infra/src/config.js";
-import { filesOf } from "../infra/src/docker/render.js";
 import { kubernetesWiring } from "../infra/src/kubernetes/platform.js";
 import { apiClients, platformWiring } from "../infra/src/kubernetes/wiring.js";
 import { localEndpoints } from "../infra/src/local/endpoints.js";
@@ -22,6 +21,7 @@ import { localResolver } from "../infra/src/local/run.js";
 import {
   buildPlatform,
   containerResolver,
+  filesOf,
   localSettings,
   type Platform,
   REPO_ROOT,

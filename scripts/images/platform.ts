@@ -7,18 +7,20 @@
  */
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cpuLimit, filesOf, tmpfsOptions, userIds } from "../../infra/src/docker/render.js";
+import { cpuLimit, tmpfsOptions } from "../../infra/src/docker/render.js";
 import type { LocalEndpoints } from "../../infra/src/local/endpoints.js";
 import { type LocalSecrets, localKeyPrefix } from "../../infra/src/local/provision.js";
 import { localResolver } from "../../infra/src/local/run.js";
 import {
   buildPlatform,
+  filesOf,
   firstPort,
   localSettings,
   type Platform,
   renderEnv,
   SECRETS_DIR,
   type TargetResolver,
+  userIds,
   type Workload,
 } from "../../infra/src/model/index.js";
 

@@ -1,8 +1,13 @@
 import { REPO_ROOT } from "@shopstream/infra/model";
 import { beforeAll, describe, expect, it } from "vitest";
 import { alertRulesYaml, businessDashboard, json } from "../../infra/src/config-files/index.js";
-import { contentTag } from "../../infra/src/docker/images.js";
-import { type Platform, SECRETS_DIR, secretsOf, THIRD_PARTY_IMAGES } from "../../infra/src/model/index.js";
+import {
+  contentTag,
+  type Platform,
+  SECRETS_DIR,
+  secretsOf,
+  THIRD_PARTY_IMAGES,
+} from "../../infra/src/model/index.js";
 import type { StackRun } from "../infra/mocks.js";
 import { APP_SERVICES, DESIGN_PARTS } from "../support/design.js";
 import {

@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { contentTag } from "../../infra/src/docker/images.js";
-import { buildPlatform, localSettings } from "../../infra/src/model/index.js";
+import { buildPlatform, contentTag, localSettings } from "../../infra/src/model/index.js";
 
 const root = mkdtempSync(join(tmpdir(), "content-tag-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

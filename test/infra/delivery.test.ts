@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../infra/src/config.js";
-import { OCI_BUILD_ARGS, OCI_LABELS, ociRecord, sourceUrl } from "../../infra/src/docker/oci.js";
+import { OCI_BUILD_ARGS, OCI_LABELS, ociRecord, sourceUrl } from "../../infra/src/model/oci.js";
 import { buildxArgs, releaseImages, stackPlatforms } from "../../scripts/release-images.js";
 import { APP_SERVICES } from "../support/design.js";
 import { runStack, type StackRun, TYPES } from "./mocks.js";

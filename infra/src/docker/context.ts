@@ -1,8 +1,7 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.js";
-import type { NetworkName, Platform, SecretName } from "../model/index.js";
-import type { FileSource } from "./render.js";
+import type { FileSource, NetworkName, Platform, SecretName } from "../model/index.js";
 
 /** What every workload component of the Docker target shares. */
 export interface DockerTargetContext {

@@ -1,6 +1,4 @@
 export * from "./context.js";
-export * from "./images.js";
-export * from "./oci.js";
 export * from "./platform.js";
 export * from "./render.js";
 export * from "./swarm.js";

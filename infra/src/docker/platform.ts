@@ -5,7 +5,12 @@ import type { ConfigFileContext } from "../config-files/index.js";
 import { edgeOptions, LABELS, renderConfigFiles } from "../config-files/index.js";
 import type { NetworkName, Platform } from "../model/index.js";
 import {
+  buildPaths,
   containerResolver,
+  contentTag,
+  filesOf,
+  ociBuildArgs,
+  ociRecord,
   REPO_ROOT,
   resolveImage,
   startOrder,
@@ -14,9 +19,7 @@ import {
 import { type PlatformSecrets, secretFiles } from "../secrets.js";
 import type { DockerTargetContext } from "./context.js";
 import { fileContent, objectName } from "./context.js";
-import { buildPaths, contentTag } from "./images.js";
-import { ociBuildArgs, ociRecord } from "./oci.js";
-import { filesOf, labelList } from "./render.js";
+import { labelList } from "./render.js";
 import { SwarmWorkload } from "./swarm.js";
 import { DockerWorkload } from "./workload.js";
 

@@ -2,13 +2,12 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABELS } from "../config-files/index.js";
 import type { Workload } from "../model/index.js";
-import { containerResolver, portByName, renderEnv } from "../model/index.js";
+import { containerResolver, filesOf, portByName, renderEnv, userIds } from "../model/index.js";
 import type { DockerTargetContext } from "./context.js";
 import { objectName } from "./context.js";
 import {
   CONTAINER_LOGS_MOUNT,
   DOCKER_LOG_OPTIONS,
-  filesOf,
   healthcheckTest,
   healthcheckTiming,
   labelList,
@@ -16,7 +15,6 @@ import {
   serviceDuration,
   swarmPlacement,
   swarmUpdatePolicy,
-  userIds,
   workloadLabels,
 } from "./render.js";
 

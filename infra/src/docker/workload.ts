@@ -2,21 +2,26 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LABELS } from "../config-files/index.js";
 import type { Workload } from "../model/index.js";
-import { containerResolver, firstPort, portByName, renderEnv } from "../model/index.js";
+import {
+  containerResolver,
+  fileDirectories,
+  filesOf,
+  firstPort,
+  portByName,
+  renderEnv,
+  userIds,
+} from "../model/index.js";
 import type { DockerTargetContext } from "./context.js";
 import { fileContent, objectName } from "./context.js";
 import {
   CONTAINER_LOGS_MOUNT,
   cpuLimit,
   DOCKER_LOG_OPTIONS,
-  fileDirectories,
-  filesOf,
   healthcheckTest,
   healthcheckTiming,
   healthWaitSeconds,
   labelList,
   tmpfsOptions,
-  userIds,
   workloadLabels,
 } from "./render.js";
 

@@ -1,10 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config.js";
-import { buildPaths, contentTag } from "../docker/images.js";
-import { ociBuildArgs, ociRecord } from "../docker/oci.js";
 import type { Platform } from "../model/index.js";
-import { resolveImage, THIRD_PARTY_IMAGES } from "../model/index.js";
+import {
+  buildPaths,
+  contentTag,
+  ociBuildArgs,
+  ociRecord,
+  resolveImage,
+  THIRD_PARTY_IMAGES,
+} from "../model/index.js";
 
 export interface ImageOptions {
   platform: Platform;

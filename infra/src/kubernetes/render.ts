@@ -5,10 +5,8 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { FileSource } from "../docker/render.js";
-import { fileDirectories, filesOf, userIds } from "../docker/render.js";
-import type { Platform, TargetResolver, Workload } from "../model/index.js";
-import { renderEnv } from "../model/index.js";
+import type { FileSource, Platform, TargetResolver, Workload } from "../model/index.js";
+import { fileDirectories, filesOf, renderEnv, userIds } from "../model/index.js";
 import { SECRET_KEY, selectorLabels, workloadLabels } from "./naming.js";
 
 /**
