@@ -19,8 +19,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { parseStackConfig, RELEASE_PLATFORMS } from "../infra/src/config.js";
-import { OCI_LABELS, type OciRecord, ociBuildArgs, ociRecord } from "../infra/src/model/oci.js";
 import { buildPlatform, localSettings, type Workload } from "../infra/src/model/index.js";
+import { OCI_LABELS, type OciRecord, ociBuildArgs, ociRecord } from "../infra/src/model/oci.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalRun, REPO_ROOT, startLocalRun } from "../../infra/src/local/run.js";
+import { type LocalRun, startLocalRun } from "../../infra/src/local/run.js";
+import { REPO_ROOT } from "../../infra/src/model/index.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join(REPO_ROOT, "test-artifacts/browser");

@@ -8,9 +8,10 @@
  */
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
+import { REPO_ROOT } from "../model/index.js";
 import { localEndpoints } from "./endpoints.js";
 import { type PreflightFailure, preflight } from "./preflight.js";
-import { PreflightError, REPO_ROOT, startLocalRun } from "./run.js";
+import { PreflightError, startLocalRun } from "./run.js";
 import {
   adoptRunningStores,
   engineAnswers,
