@@ -390,6 +390,8 @@ describe("RabbitMQ imports the generated definitions", () => {
     const dist = await freePort();
     server = spawn("/usr/lib/rabbitmq/bin/rabbitmq-server", [], {
       stdio: "ignore",
+      // Erlang writes a crash dump (MnesiaCore.*) into its working directory: the node's own.
+      cwd: base,
       env: {
         ...process.env,
         HOME: base,
