@@ -1,6 +1,6 @@
 import { problem, type ServiceApi, uuidParam } from "@shopstream/runtime";
 import { z } from "zod";
-import { listQuerySchema, newProductSchema, productPatchSchema } from "./schemas.js";
+import { batchQuerySchema, listQuerySchema, newProductSchema, productPatchSchema } from "./schemas.js";
 
 /** What the catalog answers (`toProductJson`). */
 export const productSchema = z.object({
@@ -70,6 +70,20 @@ export const productApi: ServiceApi = {
       responses: {
         200: { description: "Every category", schema: categoriesSchema, headers: catalogRead },
         304: notModified,
+      },
+    },
+    {
+      method: "get",
+      path: "/products/batch",
+      operationId: "getProductsByIds",
+      summary: "Several products by id in one read",
+      description:
+        "Those that do not exist are left out. Current stock, never cached (`Cache-Control: no-store`).",
+      tag: "catalog",
+      access: "public",
+      query: batchQuerySchema,
+      responses: {
+        200: { description: "The products that exist", schema: z.object({ items: z.array(productSchema) }) },
       },
     },
     {
