@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import {
   bearerToken,
   type HttpError,
+  isVerificationUnavailable,
   type Logger,
   notFound,
   problemBody,
@@ -55,15 +56,6 @@ function chooseProtocol(protocols: Set<string>): string | false {
   for (const p of protocols) if (DOTTED.test(p) || JWT_SHAPE.test(p)) return p;
   return false;
 }
-
-/** jose's codes for a JWKS that could not be fetched or read, as opposed to a bad token. */
-const KEYS_UNAVAILABLE = new Set(["ERR_JWKS_TIMEOUT", "ERR_JWKS_INVALID", "ERR_JOSE_GENERIC"]);
-const keysUnavailable = (err: unknown) => {
-  const e = err as { code?: unknown; name?: unknown };
-  if (typeof e?.code === "string") return KEYS_UNAVAILABLE.has(e.code);
-  // fetch() rejects with a TypeError when the JWKS host does not answer.
-  return e?.name === "TypeError" || e?.name === "AbortError" || e?.name === "TimeoutError";
-};
 
 /** When a verified token expires (ms), from its `exp` claim. */
 function expiryOf(token: string): number | undefined {
@@ -130,7 +122,8 @@ export function attachWebSocketEndpoint(
     try {
       userId = (await verifier.verify(token)).id;
     } catch (err) {
-      if (keysUnavailable(err)) {
+      // The runtime's rule, as for every HTTP request: a JWKS that cannot be had is our outage (503).
+      if (isVerificationUnavailable(err)) {
         logger.warn({ err: (err as Error).message }, "websocket refused: access tokens cannot be checked");
         return refuse(
           socket,
