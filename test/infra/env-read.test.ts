@@ -7,17 +7,20 @@ import {
   type PlatformSettings,
   renderEnv,
 } from "@shopstream/infra/model";
-import { serviceTokenEnv } from "@shopstream/runtime";
+import { serviceTokenEnv, TRACING_ENV_KEYS } from "@shopstream/runtime";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { APP_SERVICES } from "../support/design.js";
 
 /**
  * Keys no service schema reads because something below the service does: the runtime itself for
- * every service (services/runtime/src/service-tokens.ts, trust-proxy.ts), Node.js and glibc.
+ * every service (services/runtime/src/service-tokens.ts, trust-proxy.ts, tracing.ts, logger.ts),
+ * Node.js and glibc.
  */
-const READ_BELOW_THE_SERVICE = new Set([
+const READ_BELOW_THE_SERVICE = new Set<string>([
   ...Object.keys(serviceTokenEnv),
+  ...TRACING_ENV_KEYS,
+  "SERVICE_VERSION",
   "TRUST_PROXY",
   "NODE_OPTIONS",
   "MALLOC_MMAP_THRESHOLD_",

@@ -29,6 +29,16 @@ export interface TracingSettings {
 
 const SAMPLERS = new Set(["parentbased_traceidratio", "traceidratio", "always_on", "parentbased_always_on"]);
 
+/** The standard OTEL_* variables `tracingSettings` reads, for every service. */
+export const TRACING_ENV_KEYS = [
+  "OTEL_SDK_DISABLED",
+  "OTEL_TRACES_SAMPLER",
+  "OTEL_TRACES_SAMPLER_ARG",
+  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_SERVICE_NAME",
+] as const;
+
 /** The standard OTEL_* variables this runtime reads; a wrong value stops the service with one line. */
 export function tracingSettings(service: string, env: Record<string, string | undefined>): TracingSettings {
   const disabled = (env.OTEL_SDK_DISABLED ?? "false").trim().toLowerCase();
