@@ -122,6 +122,9 @@ export const CONFIG_DOCS = {
   logLevel: "Log level of the app services: `debug`, `info`, `warn`, `error`.",
   logRetentionDays: "Days Loki keeps logs.",
   metricsRetentionDays: "Days Prometheus keeps metrics.",
+  traceRetentionDays: "Days Tempo keeps traces (docs/tracing.md).",
+  traceSampleRatio:
+    "Share of new traces the gateway keeps, from 0 to 1; every other service follows its caller's decision (docs/tracing.md).",
   protect: "`true` protects the stateful volumes from `pulumi destroy` (use in prod).",
   rabbitmqUser:
     "Prefix of the services' own RabbitMQ and Redis users (`<prefix>-<service>`, each with a generated password).",
@@ -260,6 +263,8 @@ const schema = z
     logLevel: oneOf(["debug", "info", "warn", "error"] as const, "info"),
     logRetentionDays: int(1, 365, 7),
     metricsRetentionDays: int(1, 365, 15),
+    traceRetentionDays: int(1, 90, 3),
+    traceSampleRatio: num(0, 1, 1),
     protect: bool(false),
     rabbitmqUser: z
       .string()
@@ -473,7 +478,12 @@ export function platformSettings(c: StackConfig): PlatformSettings {
     ...(c.adminEmail ? { adminEmail: c.adminEmail } : {}),
     resourceScale: c.resourceScale,
     logLevel: c.logLevel,
-    retentionDays: { metrics: c.metricsRetentionDays, logs: c.logRetentionDays },
+    retentionDays: {
+      metrics: c.metricsRetentionDays,
+      logs: c.logRetentionDays,
+      traces: c.traceRetentionDays,
+    },
+    traceSampleRatio: c.traceSampleRatio,
     ...(c.target === "kubernetes"
       ? { edgeReplicas: c.kubernetes.edgeReplicas ?? (c.tls.mode === "acme" ? 1 : 2) }
       : {}),

@@ -23,8 +23,11 @@ import { APP_SERVICES } from "../support/design.js";
 const yamlName = "js-yaml";
 const yaml = (await import(yamlName)) as { load(text: string): unknown };
 
-function context(settings: Partial<PlatformSettings> = {}): ConfigFileContext {
-  const platform = buildPlatform({ ...platformSettings(parseStackConfig({}, "dev")), ...settings });
+function context(
+  settings: Partial<PlatformSettings> = {},
+  stackConfig: Record<string, string> = {},
+): ConfigFileContext {
+  const platform = buildPlatform({ ...platformSettings(parseStackConfig(stackConfig, "dev")), ...settings });
   return {
     platform,
     host: containerResolver.host,
@@ -63,7 +66,8 @@ const leaves = (value: unknown, prefix = ""): string[] =>
 
 describe("tracing in the observability stack", () => {
   it("configures Tempo with documented keys only: OTLP/HTTP on the model's port, blocks on its volume, the stack's retention", () => {
-    const ctx = context({ retentionDays: { metrics: 15, logs: 7, traces: 5 } });
+    // As `pulumi config set traceRetentionDays 5` sets it.
+    const ctx = context({}, { traceRetentionDays: "5" });
     const file = yaml.load(renderConfigFile("tempo-config", ctx));
     expect(file).toEqual(tempoConfig(ctx));
     for (const key of leaves(file)) expect(TEMPO_KEYS, key).toContain(key);
@@ -88,7 +92,8 @@ describe("tracing in the observability stack", () => {
   });
 
   it("points every app service at Tempo with the stack's ratio; the gateway ignores a client's sampled flag", () => {
-    const ctx = context({ traceSampleRatio: 0.25 });
+    // As `pulumi config set traceSampleRatio 0.25` sets it.
+    const ctx = context({}, { traceSampleRatio: "0.25" });
     for (const name of APP_SERVICES) {
       const w = ctx.platform.workloads.find((x) => x.name === name)!;
       const env = renderEnv(ctx.platform, w, containerResolver);
