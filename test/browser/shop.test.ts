@@ -97,7 +97,9 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI === "true")("the storefron
     return orderId;
   }
 
-  it("finds products by search and sorts the results by name through the real product API", async () => {
+  it("finds products by search and sorts the results by name through the real product API", {
+    timeout: JOURNEY_MS,
+  }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${run.url}/#/`);
     await page.getByTestId("product-card").first().waitFor();
@@ -124,18 +126,22 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI === "true")("the storefron
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
     await page.close();
-  }, JOURNEY_MS);
+  });
 
-  it("lets a new customer sign up, fill a cart, pay with tok_visa and see the order turn paid live", async () => {
+  it("lets a new customer sign up, fill a cart, pay with tok_visa and see the order turn paid live", {
+    timeout: JOURNEY_MS,
+  }, async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     page.on("dialog", (d) => void d.accept());
     await signUp(page);
     await buyFirstProduct(page, true);
     await shot(page, "03-order-paid");
     await page.close();
-  }, JOURNEY_MS);
+  });
 
-  it("lets the admin create and edit a product and ship the customer's order", async () => {
+  it("lets the admin create and edit a product and ship the customer's order", {
+    timeout: JOURNEY_MS,
+  }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("dialog", (d) => void d.accept());
     await page.goto(`${run.url}/#/signin`);
@@ -183,5 +189,5 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI === "true")("the storefron
       .toBe("shipped");
     await shot(customer, "06-customer-sees-shipped");
     await customerContext.close();
-  }, JOURNEY_MS);
+  });
 });
