@@ -21,8 +21,11 @@ export const OPENAPI_FILE = "services/gateway/src/openapi/openapi.json";
 /** The storefront's types of every path, parameter and answer. */
 export const CLIENT_TYPES_FILE = "services/storefront/src/api-schema.ts";
 
+/** The version both documents carry: the gateway's, which serves the API. */
+export const SPEC_VERSION = gatewayPackage.version;
+
 export function openApiDocument() {
-  return buildOpenApiDocument(SERVICE_APIS, { version: gatewayPackage.version });
+  return buildOpenApiDocument(SERVICE_APIS, { version: SPEC_VERSION });
 }
 
 export const renderOpenApi = () => `${JSON.stringify(openApiDocument(), null, 2)}\n`;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cartService } from "../../services/cart/src/service.js";
 import { productService } from "../../services/product/src/service.js";
 import { startTokenIssuer } from "../gateway/stubs.js";
+import { orderData, undocumented } from "../support/event-contract.js";
 import { type ApiRequest, api, isProblem } from "../support/http.js";
 import { amqpUrl, TEST_INFRA } from "../support/infra.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
@@ -83,11 +84,12 @@ describe("cart", () => {
   const add = (token: string, productId: string, quantity: number) =>
     api(`${cartUrl}/cart/items`, { token, body: { productId, quantity } });
 
-  const publishOrderCreated = async (id: string, data: Record<string, unknown>) => {
+  const publishOrderCreated = async (id: string, data: Record<string, unknown>, options: object = {}) => {
     const envelope = { id, type: "order.created", occurredAt: new Date().toISOString(), data };
     channel.publish(platform.broker.exchange, "order.created", Buffer.from(JSON.stringify(envelope)), {
       persistent: true,
       contentType: "application/json",
+      ...options,
     });
     await channel.waitForConfirms();
   };
@@ -489,11 +491,14 @@ describe("cart", () => {
     await publishOrderCreated(eventId, data);
     const other = await customer();
     await add(other.token, c.id, 1);
-    await publishOrderCreated(randomUUID(), {
-      ...data,
-      userId: other.id,
-      items: [{ productId: c.id, quantity: 1 }],
-    });
+    await publishOrderCreated(
+      randomUUID(),
+      orderData("pending", {
+        orderId: randomUUID(),
+        userId: other.id,
+        items: [{ productId: c.id, quantity: 1 }],
+      }),
+    );
     await expect.poll(async () => (await cartOf(other.token)).items.length, { timeout: 5000 }).toBe(0);
     await new Promise((r) => setTimeout(r, 200));
     expect((await cartOf(token)).items.map((i) => [i.productId, i.quantity])).toEqual(expected);
@@ -560,11 +565,14 @@ describe("cart", () => {
     // Another user's event behind it marks that the consumer has moved past this one.
     const other = await customer();
     await add(other.token, p.id, 1);
-    await publishOrderCreated(randomUUID(), {
-      orderId: randomUUID(),
-      userId: other.id,
-      items: [{ productId: p.id, quantity: 1 }],
-    });
+    await publishOrderCreated(
+      randomUUID(),
+      orderData("pending", {
+        orderId: randomUUID(),
+        userId: other.id,
+        items: [{ productId: p.id, quantity: 1 }],
+      }),
+    );
     await expect.poll(async () => (await cartOf(other.token)).items.length, { timeout: 5000 }).toBe(0);
     await new Promise((r) => setTimeout(r, 200));
     expect((await cartOf(token)).items.map((i) => [i.productId, i.quantity])).toEqual([[p.id, 1]]);
@@ -597,7 +605,7 @@ describe("cart", () => {
 
   it("dead-letters an order.created event it can never apply", async () => {
     const eventId = randomUUID();
-    await publishOrderCreated(eventId, { orderId: "o", userId: "not-a-uuid", items: "none" });
+    await publishOrderCreated(eventId, { orderId: "o", userId: "not-a-uuid", items: "none" }, undocumented);
     const dead = `${platform.broker.queuePrefix}cart.order-created.dead`;
     await expect
       .poll(

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import amqplib from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { undocumented } from "../support/event-contract.js";
 import { amqpUrl } from "../support/infra.js";
 import { type Shop, startShop } from "./shop.js";
 
@@ -143,9 +144,9 @@ describe("poison messages", () => {
         "order.payment-events": [envelope("payment.completed", { orderId: randomUUID() })],
       };
       for (const m of poison["payment.order-created"])
-        ch.publish(exchange, "order.created", m, { persistent: true });
+        ch.publish(exchange, "order.created", m, { persistent: true, ...undocumented });
       for (const m of poison["order.payment-events"])
-        ch.publish(exchange, "payment.completed", m, { persistent: true });
+        ch.publish(exchange, "payment.completed", m, { persistent: true, ...undocumented });
       await ch.waitForConfirms();
 
       for (const [queue, messages] of Object.entries(poison)) {

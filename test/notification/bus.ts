@@ -1,26 +1,40 @@
 import { randomUUID } from "node:crypto";
 import type { EventEnvelope } from "@shopstream/runtime";
 import amqplib from "amqplib";
+import { assertDocumentedEvent, orderData, undocumented } from "../support/event-contract.js";
 import { amqpUrl } from "../support/infra.js";
 
-/** Publishes envelopes on a test exchange with publisher confirms, as the services' outboxes do. */
+/**
+ * Publishes envelopes on a test exchange with publisher confirms, as the services' outboxes do.
+ * `publish` takes only events docs/asyncapi.json describes, so a consumer is tested with what its
+ * publishers send; `publishUndocumented` and `publishRaw` are for what they must refuse.
+ */
 export async function openPublisher(exchange: string) {
   const connection = await amqplib.connect(amqpUrl());
   const channel = await connection.createConfirmChannel();
+  const send = async (events: EventEnvelope<unknown>[], options: object) => {
+    for (const event of events) {
+      channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), {
+        persistent: true,
+        messageId: event.id,
+        contentType: "application/json",
+        ...options,
+      });
+    }
+    await channel.waitForConfirms();
+  };
   return {
     async publish(...events: EventEnvelope<unknown>[]) {
-      for (const event of events) {
-        channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), {
-          persistent: true,
-          messageId: event.id,
-          contentType: "application/json",
-        });
-      }
-      await channel.waitForConfirms();
+      for (const event of events) assertDocumentedEvent(event.type, event);
+      await send(events, {});
+    },
+    /** Events a consumer must refuse or must not leak from (marked so the tap lets them pass). */
+    async publishUndocumented(...events: EventEnvelope<unknown>[]) {
+      await send(events, undocumented);
     },
     /** A raw body, for messages that are not even envelopes. */
     async publishRaw(routingKey: string, body: string) {
-      channel.publish(exchange, routingKey, Buffer.from(body), { persistent: true });
+      channel.publish(exchange, routingKey, Buffer.from(body), { persistent: true, ...undocumented });
       await channel.waitForConfirms();
     },
     channel,
@@ -42,13 +56,10 @@ export function orderEvent(
   status: string,
   extra: Record<string, unknown> = {},
 ) {
-  return envelope(type, {
+  const data = orderData(status, {
     orderId: randomUUID(),
     userId,
-    status,
-    totalCents: 2500,
-    currency: "EUR",
-    items: [{ productId: randomUUID(), name: "Desk lamp", unitPriceCents: 2500, quantity: 1 }],
-    ...extra,
+    items: [{ productId: randomUUID(), quantity: 1 }],
   });
+  return envelope(type, { ...data, ...extra });
 }

@@ -4,6 +4,7 @@ import { orderService } from "@shopstream/order/service";
 import { paymentService } from "@shopstream/payment/service";
 import amqplib from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { orderData } from "../support/event-contract.js";
 import { api, isProblem } from "../support/http.js";
 import { amqpUrl } from "../support/infra.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
@@ -239,13 +240,7 @@ describe("payment results", () => {
       id: randomUUID(),
       type: "order.created",
       occurredAt: new Date().toISOString(),
-      data: {
-        orderId: paid.body.id,
-        userId: a.id,
-        totalCents: 2500,
-        currency: "EUR",
-        paymentToken: "tok_visa",
-      },
+      data: orderData("pending", { orderId: paid.body.id, userId: a.id, items: paid.body.items }),
     };
     const conn = await amqplib.connect(amqpUrl());
     const ch = await conn.createConfirmChannel();

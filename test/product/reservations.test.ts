@@ -6,6 +6,7 @@ import {
   SEARCH_INDEX_QUEUE,
   STOCK_RELEASE_QUEUE,
 } from "../../services/product/src/entry-points/messaging/consumers.js";
+import { orderData, undocumented } from "../support/event-contract.js";
 import { type ApiRequest, api, isProblem } from "../support/http.js";
 import { amqpUrl, rootConnection } from "../support/infra.js";
 import { countRows, createProduct, type ProductTestbed, startProductTestbed } from "./helpers.js";
@@ -337,15 +338,20 @@ describe("releasing a reservation", () => {
 
     const conn = await amqplib.connect(amqpUrl());
     const ch = await conn.createConfirmChannel();
-    const publish = (type: string, orderId: string, id = randomUUID()) => {
+    const publish = (type: string, orderId: string, id = randomUUID(), options: object = {}) => {
       const event = {
         id,
         type,
         occurredAt: new Date().toISOString(),
-        data: { orderId, userId: randomUUID(), status: type.split(".")[1] },
+        data: orderData(type.split(".")[1] ?? "", {
+          orderId,
+          userId: randomUUID(),
+          items: [{ productId: p.id, quantity: 2 }],
+        }),
       };
       ch.publish(bed.platform.broker.exchange, type, Buffer.from(JSON.stringify(event)), {
         persistent: true,
+        ...options,
       });
       return id;
     };
@@ -363,7 +369,7 @@ describe("releasing a reservation", () => {
     expect(await stockOf(p.id)).toBe(10);
 
     // An event without a usable order id can never succeed: it is dead-lettered at once.
-    const broken = publish("order.cancelled", "not-a-uuid");
+    const broken = publish("order.cancelled", "not-a-uuid", randomUUID(), undocumented);
     await ch.waitForConfirms();
     const dead = `${bed.platform.broker.queuePrefix}${STOCK_RELEASE_QUEUE.name}.dead`;
     await expect

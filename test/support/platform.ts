@@ -22,6 +22,7 @@ import type { z } from "zod";
 import { redisAclRules } from "../../infra/src/config-files/redis.js";
 import type { LocalEndpoints } from "../../infra/src/local/endpoints.js";
 import { provisionBroker, removeIsolatedBroker, writeLocalSecrets } from "../../infra/src/local/provision.js";
+import { tapEvents } from "./event-contract.js";
 import { type ApiRequest, type ApiResponse, api } from "./http.js";
 import {
   createTestDatabase,
@@ -257,6 +258,10 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     await stopAll();
     throw err;
   }
+  // Every event published on this file's exchange, checked against docs/asyncapi.json at stop.
+  const tap = Object.values(envs).some((env) => env.AMQP_URL)
+    ? await tapEvents(broker.exchange, broker.env.AMQP_VHOST)
+    : undefined;
 
   return {
     services: running,
@@ -295,12 +300,18 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     },
     async stop() {
       await stopAll();
+      const undocumented = tap?.problems() ?? [];
+      await tap?.close();
       for (const db of databases.values()) await db.drop();
       await redis.cleanup();
       await broker.cleanup(QUEUES).catch(() => undefined);
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       secrets.remove();
       rmSync(stateDir, { recursive: true, force: true });
+      if (undocumented.length > 0)
+        throw new Error(
+          `events published on this test's exchange that docs/asyncapi.json does not describe:\n  ${undocumented.join("\n  ")}`,
+        );
     },
   };
 }

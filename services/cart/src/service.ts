@@ -1,4 +1,4 @@
-import { createEvent, defineService } from "@shopstream/runtime";
+import { defineService, domainEvent } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { productClient } from "./data-access/product-client.js";
 import { createRedisCartStore } from "./data-access/redis-cart-store.js";
@@ -29,7 +29,7 @@ export const cartService = defineService({
         additions.inc();
         // Best effort, for analytics: the add is done whether or not the broker takes the event.
         broker
-          .publish(createEvent(CART_ITEM_ADDED, data), 5000)
+          .publish(domainEvent(CART_ITEM_ADDED, data), 5000)
           .catch((err: Error) => logger.warn({ err: err.message }, "cart.item_added not published"));
       },
       onCatalogFailure(err) {

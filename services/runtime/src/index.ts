@@ -3,6 +3,7 @@ export * from "./auth.js";
 export * from "./config.js";
 export * from "./db.js";
 export * from "./errors.js";
+export * from "./events.js";
 export * from "./http.js";
 export * from "./jwks.js";
 export * from "./jwks-fetch.js";

@@ -324,7 +324,7 @@ async function orderCart(
     unitPriceCents,
     quantity,
   }));
-  const order: Order = {
+  const order: Order & { paymentToken: string } = {
     id: orderId,
     userId: req.userId,
     status: "pending",

@@ -1,4 +1,4 @@
-import { conflict, createEvent, type EventEnvelope } from "@shopstream/runtime";
+import { conflict, domainEvent, type EventEnvelope, type EventType } from "@shopstream/runtime";
 
 export const ORDER_STATUSES = [
   "pending",
@@ -101,8 +101,8 @@ const eventItems = (order: Order) =>
   }));
 
 /** `order.created`, the event that starts the payment saga (docs/service-contracts.md). */
-export function orderCreatedEvent(order: Order): EventEnvelope {
-  return createEvent("order.created", {
+export function orderCreatedEvent(order: Order & { paymentToken: string }): EventEnvelope {
+  return domainEvent("order.created", {
     orderId: order.id,
     userId: order.userId,
     status: "pending",
@@ -115,7 +115,9 @@ export function orderCreatedEvent(order: Order): EventEnvelope {
 
 /** `order.<status>` after a transition: paid, payment_failed, cancelled, shipped, delivered. */
 export function orderStatusEvent(order: Order): EventEnvelope {
-  return createEvent(`order.${order.status}`, {
+  // The routing key names the status the order moved to: a union the compiler checks the data against.
+  const type = `order.${order.status}` as Exclude<Extract<EventType, `order.${string}`>, "order.created">;
+  return domainEvent(type, {
     orderId: order.id,
     userId: order.userId,
     status: order.status,

@@ -1,4 +1,4 @@
-import { createEvent, type EventEnvelope } from "@shopstream/runtime";
+import { domainEvent, type EventEnvelope } from "@shopstream/runtime";
 
 export type FailureReason = "card_declined" | "insufficient_funds";
 
@@ -41,23 +41,28 @@ export function refundEvent(refund: {
   amountCents: number;
   currency: string;
 }): EventEnvelope {
-  return createEvent("payment.refunded", { ...refund, status: "refunded" });
+  return domainEvent("payment.refunded", { ...refund, status: "refunded" });
+}
+
+function failureReasonOf(payment: Payment): FailureReason {
+  if (!payment.failureReason) throw new Error(`payment ${payment.id} failed without a reason`);
+  return payment.failureReason;
 }
 
 /** `payment.completed` or `payment.failed` (docs/service-contracts.md). */
 export function paymentEvent(payment: Payment): EventEnvelope {
   return payment.status === "completed"
-    ? createEvent("payment.completed", {
+    ? domainEvent("payment.completed", {
         orderId: payment.orderId,
         userId: payment.userId,
         paymentId: payment.id,
         amountCents: payment.amountCents,
         currency: payment.currency,
       })
-    : createEvent("payment.failed", {
+    : domainEvent("payment.failed", {
         orderId: payment.orderId,
         userId: payment.userId,
         paymentId: payment.id,
-        reason: payment.failureReason,
+        reason: failureReasonOf(payment),
       });
 }

@@ -1,7 +1,7 @@
-import { createEvent, type EventEnvelope } from "@shopstream/runtime";
+import { domainEvent, type EventEnvelope, type EventType } from "@shopstream/runtime";
 
-export const PRODUCT_CHANGED = "product.changed";
-export const PRODUCT_DELETED = "product.deleted";
+export const PRODUCT_CHANGED = "product.changed" satisfies EventType;
+export const PRODUCT_DELETED = "product.deleted" satisfies EventType;
 export const ORDER_PAYMENT_FAILED = "order.payment_failed";
 export const ORDER_CANCELLED = "order.cancelled";
 
@@ -10,7 +10,7 @@ export interface ProductEventData {
 }
 
 export const productChanged = (productId: string): EventEnvelope<ProductEventData> =>
-  createEvent(PRODUCT_CHANGED, { productId });
+  domainEvent("product.changed", { productId });
 
 export const productDeleted = (productId: string): EventEnvelope<ProductEventData> =>
-  createEvent(PRODUCT_DELETED, { productId });
+  domainEvent("product.deleted", { productId });
