@@ -1,7 +1,8 @@
 /**
  * The stack configuration: the only place that reads `pulumi.Config`. Every key is typed,
- * validated and documented here (the README repeats the documentation); a wrong value stops
- * the program with a message that names the key, before any resource is declared.
+ * validated and documented here (its description is on its schema; `npm run docs:settings`
+ * writes the table of docs/configuration.md from them); a wrong value stops the program with a
+ * message that names the key, before any resource is declared.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -61,88 +62,11 @@ const registryHost = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, 
 });
 
 /**
- * Every setting, with the documentation a user reads in docs/configuration.md. Keys are set with
- * `pulumi config set <key> <value>` (structured keys with `--path`, e.g. `docker.swarm`).
+ * Documents a setting for docs/configuration.md (markdown, links relative to docs/): what it does,
+ * and the default a reader sees when the schema's own default does not say it (or has none).
  */
-export const CONFIG_DOCS = {
-  target:
-    "Where the platform runs: `docker` (one host or a Swarm) or `kubernetes` (the cluster of a kubeconfig context, see docs/kubernetes.md).",
-  "docker.swarm":
-    "`true` renders every workload as a Swarm service (`docker swarm init` first); `false` runs containers on one host.",
-  "docker.host":
-    "Docker engine to deploy to (`unix:///var/run/docker.sock`, `ssh://user@host`, `tcp://host:2376`); defaults to `DOCKER_HOST` or the local socket.",
-  "docker.dataNode":
-    "Swarm only, and required there: hostname of the node that runs the stateful parts (their volumes are local to it) and the edge (its ports are published on that node, in host mode, so clients keep their own addresses). Point the public DNS names at it.",
-  "docker.debugPorts":
-    "`true` also publishes the data stores (MariaDB 3306, Redis 6379, RabbitMQ 5672, Elasticsearch 9200, MinIO 9000) on 127.0.0.1 for debugging, through an extra non-internal `debug` network they join (which also gives them a route out); only Traefik is published otherwise.",
-  domain:
-    "Base public domain. The shop is served at `<domain>`, the dashboards at `grafana.`, `traefik.`, `prometheus.` and `alertmanager.<domain>`. `*.localhost` resolves to this machine.",
-  "hosts.<name>":
-    "Overrides one public host name (`app`, `grafana`, `traefik`, `prometheus`, `alertmanager`).",
-  httpPort: "Host port Traefik publishes for HTTP (redirects to HTTPS).",
-  httpsPort: "Host port Traefik publishes for HTTPS; URLs carry it when it is not 443.",
-  "tls.mode":
-    "`self-signed`: Traefik's default certificate (browsers warn; fine on a laptop). `acme`: Let's Encrypt certificates for every host (needs a public domain, ports 80/443 reachable, and `tls.acmeEmail`). `cert-manager` (Kubernetes only): cert-manager issues every host's certificate from `tls.clusterIssuer`.",
-  "tls.acmeEmail": "Contact e-mail for the ACME account; required with `tls.mode: acme`.",
-  "tls.acmeCaServer": "ACME directory URL, e.g. Let's Encrypt staging while testing; defaults to production.",
-  "tls.clusterIssuer":
-    "cert-manager ClusterIssuer that signs the certificates (it must exist in the cluster); required with `tls.mode: cert-manager`.",
-  "registry.server":
-    "Registry the service images are tagged for, e.g. `ghcr.io/acme`. Unset: images stay on the engine.",
-  "registry.push":
-    "`true` pushes the built images to `registry.server` (needed for a multi-node Swarm; required on Kubernetes, whose nodes pull them).",
-  "registry.username": "Registry user for pushing; the password is the secret `registryPassword`.",
-  registryPassword: "Registry password or token (`pulumi config set --secret registryPassword …`).",
-  registryMirror:
-    "Pulls every third-party image through this mirror (`mirror.example.com` rewrites `docker.io/library/redis:7.4.2-alpine` to `mirror.example.com/library/redis:7.4.2-alpine`).",
-  imagePlatform:
-    "Platform `pulumi up` builds the service images for, e.g. `linux/amd64`; defaults to the engine's. Must be one of `platforms`.",
-  platforms:
-    "Platforms every service image is released for (`linux/amd64`, `linux/arm64`): the images workflow builds each one for all of them from the same Dockerfiles; defaults to both (docs/delivery.md).",
-  "canary.service":
-    "Runs a second version of this service beside the first: `gateway` or `storefront` (the services the edge routes to; docs/delivery.md).",
-  "canary.image":
-    "The second version's image, with a tag or digest, e.g. `ghcr.io/acme/shopstream/gateway:<revision>` from the images workflow.",
-  "canary.weight":
-    "Percentage of the service's traffic the canary receives (0–100; default 10). `100` promotes it, `0` rolls it back; both keep it running.",
-  "canary.version":
-    "The canary's `version` label on metrics and logs; defaults to the image's tag (or digest).",
-  "canary.stableVersion": "The stable side's `version` label while a canary runs; defaults to `stable`.",
-  "canary.replicas": "Replicas of the canary (Swarm, Kubernetes); default 1.",
-  appReplicas:
-    "Replicas of each stateless app service and the storefront (Swarm; one container each on one host).",
-  maxReplicas:
-    "Upper bound for autoscaled services (Kubernetes); 0 disables autoscaling. Must be 0 or at least `appReplicas`.",
-  search: "Product search backend: `elasticsearch`, or `mariadb` (full-text) to save memory.",
-  images: "Product image storage: `minio` (S3-compatible), or `local` (a folder in the product container).",
-  observability: "`true` deploys Prometheus, Alertmanager, Grafana, Loki and Promtail.",
-  resourceScale: "Multiplies every memory limit and CPU reservation (0.25–8).",
-  adminEmail:
-    "E-mail of the shop's admin account; unset, one nobody can guess is generated (stack output shopAdminEmail, a secret). Its password is generated.",
-  logLevel: "Log level of the app services: `debug`, `info`, `warn`, `error`.",
-  logRetentionDays: "Days Loki keeps logs.",
-  metricsRetentionDays: "Days Prometheus keeps metrics.",
-  traceRetentionDays: "Days Tempo keeps traces (docs/tracing.md).",
-  traceSampleRatio:
-    "Share of new traces the gateway keeps, from 0 to 1; every other service follows its caller's decision (docs/tracing.md).",
-  protect: "`true` protects the stateful volumes from `pulumi destroy` (use in prod).",
-  rabbitmqUser:
-    "Prefix of the services' own RabbitMQ and Redis users (`<prefix>-<service>`, each with a generated password).",
-  "kubernetes.context": "kubeconfig context to deploy to; defaults to the current context.",
-  "kubernetes.namespace":
-    "Namespace of the platform, created and labelled for the `restricted` Pod Security Standard; Promtail runs in `<namespace>-node-agents`.",
-  "kubernetes.storageClass":
-    "StorageClass of the persistent volume claims; defaults to the cluster's default class.",
-  "kubernetes.ingressClass": "Name of the IngressClass Traefik serves; defaults to `shopstream-<stack>`.",
-  "kubernetes.edgeReplicas":
-    "Traefik replicas; defaults to 2, or 1 with `tls.mode: acme` (its certificates live on one volume), which allows no more.",
-  "kubernetes.dnsCidrs":
-    'Extra DNS resolvers every pod may query on port 53, as CIDRs, besides kube-system\'s pods, e.g. `["169.254.20.10/32"]` for NodeLocal DNSCache.',
-  "kubernetes.apiServerCidrs":
-    "Where the Kubernetes API server is, as CIDRs, for the pods that read it (Promtail); defaults to anywhere (`0.0.0.0/0`). Cilium matches the API server by identity, not address: see docs/verification.md.",
-  "kubernetes.serviceType":
-    "How Traefik's HTTP and HTTPS ports are exposed: `LoadBalancer` (cloud load balancer, MetalLB) or `NodePort`.",
-} as const;
+const doc = <T extends z.ZodType>(setting: T, description: string, shownDefault?: string): T =>
+  setting.meta({ description, ...(shownDefault ? { shownDefault } : {}) });
 
 const HOST_NAMES = ["app", "grafana", "traefik", "prometheus", "alertmanager"] as const;
 /** Platforms the images are built and verified for (docs/delivery.md). */
@@ -175,122 +99,254 @@ export function versionOfImage(ref: string): string {
 
 const schema = z
   .object({
-    target: oneOf(["docker", "kubernetes"] as const, "docker"),
+    target: doc(
+      oneOf(["docker", "kubernetes"] as const, "docker"),
+      "Where the platform runs: `docker` (one host or a Swarm) or `kubernetes` (the cluster of a kubeconfig context; see [kubernetes.md](kubernetes.md)).",
+    ),
     docker: z
       .object(
         {
-          swarm: bool(false),
-          host: z
-            .string()
-            .regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, {
-              error: "must be a unix://, tcp://, ssh:// or npipe:// URL",
-            })
-            .optional(),
-          dataNode: z
-            .string()
-            .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, {
-              error: "must be the hostname of a Swarm node (`docker node ls`)",
-            })
-            .optional(),
-          debugPorts: bool(false),
+          swarm: doc(
+            bool(false),
+            "`true` renders every workload as a Swarm service (`docker swarm init` first); `false` runs containers on one host.",
+          ),
+          host: doc(
+            z
+              .string()
+              .regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, {
+                error: "must be a unix://, tcp://, ssh:// or npipe:// URL",
+              })
+              .optional(),
+            "Docker engine to deploy to (`unix:///var/run/docker.sock`, `ssh://user@host`, `tcp://host:2376`).",
+            "`DOCKER_HOST`, else the local socket",
+          ),
+          dataNode: doc(
+            z
+              .string()
+              .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, {
+                error: "must be the hostname of a Swarm node (`docker node ls`)",
+              })
+              .optional(),
+            "Swarm only, and required there: hostname of the node that runs the stateful parts (their volumes are local to it) and the edge (published there in host mode, so clients keep their addresses). Point the public DNS names at it.",
+          ),
+          debugPorts: doc(
+            bool(false),
+            "`true` also publishes the data stores (MariaDB 3306, Redis 6379, RabbitMQ 5672, Elasticsearch 9200, MinIO 9000) on 127.0.0.1 for debugging (one host only), through an extra non-internal `debug` network they join (which also gives them a route out); otherwise only Traefik publishes ports.",
+          ),
         },
         { error: 'must be an object such as {"swarm": false}' },
       )
       .strict()
       .default({ swarm: false, debugPorts: false }),
-    domain: hostname.default("shopstream.localhost"),
-    hosts: z
-      .object(
-        Object.fromEntries(HOST_NAMES.map((h) => [h, hostname.optional()])) as Record<
-          PublicHost,
-          z.ZodOptional<typeof hostname>
-        >,
-      )
-      .strict()
-      .default({}),
-    httpPort: int(1, 65535, 80),
-    httpsPort: int(1, 65535, 443),
+    domain: doc(
+      hostname.default("shopstream.localhost"),
+      "Base public domain: the shop at `<domain>`, the dashboards at `grafana.`, `traefik.`, `prometheus.` and `alertmanager.<domain>`. `*.localhost` resolves to this machine.",
+    ),
+    // Documented as a whole: one row, `hosts.<name>`.
+    hosts: doc(
+      z
+        .object(
+          Object.fromEntries(HOST_NAMES.map((h) => [h, hostname.optional()])) as Record<
+            PublicHost,
+            z.ZodOptional<typeof hostname>
+          >,
+        )
+        .strict()
+        .default({}),
+      `Overrides one public host name (${HOST_NAMES.map((h) => `\`${h}\``).join(", ")}).`,
+      "derived from `domain`",
+    ),
+    httpPort: doc(int(1, 65535, 80), "Host port Traefik publishes for HTTP, which only redirects to HTTPS."),
+    httpsPort: doc(
+      int(1, 65535, 443),
+      "Host port Traefik publishes for HTTPS; URLs carry it when it is not 443.",
+    ),
     tls: z
       .object({
-        mode: oneOf(["self-signed", "acme", "cert-manager"] as const, "self-signed"),
-        acmeEmail: email.optional(),
-        acmeCaServer: z.url({ error: "must be an https URL" }).optional(),
-        clusterIssuer: dnsSubdomain.optional(),
+        mode: doc(
+          oneOf(["self-signed", "acme", "cert-manager"] as const, "self-signed"),
+          "`self-signed`: Traefik's default certificate (browsers warn; fine on a laptop). `acme`: Let's Encrypt certificates for every host; needs a public `domain`, ports 80/443 reachable from the internet, and `tls.acmeEmail`. `cert-manager` (Kubernetes only): cert-manager issues every host's certificate from `tls.clusterIssuer`.",
+        ),
+        acmeEmail: doc(
+          email.optional(),
+          "Contact e-mail of the ACME account; required with `tls.mode: acme`.",
+        ),
+        acmeCaServer: doc(
+          z.url({ error: "must be an https URL" }).optional(),
+          "ACME directory URL, e.g. `https://acme-staging-v02.api.letsencrypt.org/directory` while testing.",
+          "Let's Encrypt production",
+        ),
+        clusterIssuer: doc(
+          dnsSubdomain.optional(),
+          "cert-manager ClusterIssuer that signs the certificates (it must exist in the cluster); required with `tls.mode: cert-manager`.",
+        ),
       })
       .strict()
       .default({ mode: "self-signed" }),
     registry: z
       .object({
-        server: registryHost.optional(),
-        push: bool(false),
-        username: z.string().min(1).optional(),
+        server: doc(
+          registryHost.optional(),
+          "Registry the service images are tagged for, e.g. `ghcr.io/acme`. Unset: images stay on the engine as `shopstream/<service>:<tag>`.",
+        ),
+        push: doc(
+          bool(false),
+          "`true` pushes the built images to `registry.server` (needed for a multi-node Swarm; required on Kubernetes, whose nodes pull them).",
+        ),
+        username: doc(
+          z.string().min(1).optional(),
+          "Registry user for pushing; the password is the secret `registryPassword`.",
+        ),
       })
       .strict()
       .default({ push: false }),
-    registryMirror: registryHost.optional(),
-    imagePlatform: z
-      .string()
-      .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, { error: "must look like linux/amd64" })
-      .optional(),
-    platforms: z
-      .array(z.enum(RELEASE_PLATFORMS, { error: `must list platforms of ${RELEASE_PLATFORMS.join(", ")}` }), {
-        error: `must be a list such as ["linux/amd64", "linux/arm64"]`,
-      })
-      .min(1, { error: "must name at least one platform" })
-      .refine((l) => new Set(l).size === l.length, { error: "must not repeat a platform" })
-      .default([...RELEASE_PLATFORMS]),
+    registryMirror: doc(
+      registryHost.optional(),
+      "Pulls every third-party image through this mirror: `mirror.example.com` turns `docker.io/library/redis:7.4.2-alpine` into `mirror.example.com/library/redis:7.4.2-alpine`.",
+    ),
+    imagePlatform: doc(
+      z
+        .string()
+        .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, { error: "must look like linux/amd64" })
+        .optional(),
+      "Platform `pulumi up` builds the service images for, e.g. `linux/amd64`. Must be one of `platforms`.",
+      "the engine's",
+    ),
+    platforms: doc(
+      z
+        .array(
+          z.enum(RELEASE_PLATFORMS, { error: `must list platforms of ${RELEASE_PLATFORMS.join(", ")}` }),
+          {
+            error: `must be a list such as ["linux/amd64", "linux/arm64"]`,
+          },
+        )
+        .min(1, { error: "must name at least one platform" })
+        .refine((l) => new Set(l).size === l.length, { error: "must not repeat a platform" })
+        .default([...RELEASE_PLATFORMS]),
+      "Platforms every service image is released for: the images workflow builds each one for all of them from the same Dockerfiles ([delivery.md](delivery.md#multi-arch-images)).",
+    ),
     canary: z
       .object(
         {
-          service: z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must name a service such as gateway" }),
-          image: imageRef,
-          weight: int(0, 100, 10),
-          version: versionLabel.optional(),
-          stableVersion: versionLabel.default("stable"),
-          replicas: int(1, 20, 1),
+          service: doc(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must name a service such as gateway" }),
+            "Runs a second version of this service beside the first: `gateway` or `storefront`, the services the edge routes to ([delivery.md](delivery.md#canary-releases)).",
+          ),
+          image: doc(
+            imageRef,
+            "The second version's image, with a tag or a digest, e.g. the images workflow's `ghcr.io/acme/shopstream/gateway:<commit>`.",
+          ),
+          weight: doc(
+            int(0, 100, 10),
+            "Percentage of the service's traffic the canary receives, 0–100. `100` promotes it, `0` rolls it back; both keep it running.",
+          ),
+          version: doc(
+            versionLabel.optional(),
+            "The canary's `version` label on metrics and logs.",
+            "the image's tag (or `sha256-<12 hex>` of its digest)",
+          ),
+          stableVersion: doc(
+            versionLabel.default("stable"),
+            "The stable side's `version` label while a canary runs.",
+          ),
+          replicas: doc(int(1, 20, 1), "Replicas of the canary (Swarm, Kubernetes)."),
         },
         { error: 'must be an object such as {"service": "gateway", "image": "…", "weight": 10}' },
       )
       .strict()
       .optional(),
-    appReplicas: int(1, 20, 1),
-    maxReplicas: int(0, 50, 0),
-    search: oneOf(["elasticsearch", "mariadb"] as const, "elasticsearch"),
-    images: oneOf(["minio", "local"] as const, "minio"),
-    observability: bool(true),
-    resourceScale: num(0.25, 8, 1),
-    adminEmail: email.optional(),
-    logLevel: oneOf(["debug", "info", "warn", "error"] as const, "info"),
-    logRetentionDays: int(1, 365, 7),
-    metricsRetentionDays: int(1, 365, 15),
-    traceRetentionDays: int(1, 90, 3),
-    traceSampleRatio: num(0, 1, 1),
-    protect: bool(false),
-    rabbitmqUser: z
-      .string()
-      .regex(/^[a-z][a-z0-9_-]{0,31}$/, { error: "must be a lower-case user name" })
-      .default("shopstream"),
+    appReplicas: doc(
+      int(1, 20, 1),
+      "Replicas of each stateless app service and the storefront (Swarm; one container each on one host). 1–20.",
+    ),
+    maxReplicas: doc(
+      int(0, 50, 0),
+      "Upper bound for autoscaled services (Kubernetes); 0 disables autoscaling; otherwise at least `appReplicas`.",
+    ),
+    search: doc(
+      oneOf(["elasticsearch", "mariadb"] as const, "elasticsearch"),
+      "Product search backend: `elasticsearch`, or `mariadb` (full-text) to save memory.",
+    ),
+    images: doc(
+      oneOf(["minio", "local"] as const, "minio"),
+      "Product image storage: `minio` (S3-compatible), or `local` (a folder in the product container).",
+    ),
+    observability: doc(bool(true), "Deploys Prometheus, Alertmanager, Grafana, Loki and Promtail."),
+    resourceScale: doc(num(0.25, 8, 1), "Multiplies every memory limit and CPU reservation (0.25–8)."),
+    adminEmail: doc(
+      email.optional(),
+      "E-mail of the shop's admin account; its password is generated (`shopAdminPassword`).",
+      "generated: `admin-<random>@<domain>` (`shopAdminEmail`, a secret output)",
+    ),
+    logLevel: doc(
+      oneOf(["debug", "info", "warn", "error"] as const, "info"),
+      "Log level of the app services: `debug`, `info`, `warn`, `error`.",
+    ),
+    logRetentionDays: doc(int(1, 365, 7), "Days Loki keeps logs."),
+    metricsRetentionDays: doc(int(1, 365, 15), "Days Prometheus keeps metrics."),
+    traceRetentionDays: doc(int(1, 90, 3), "Days Tempo keeps traces ([docs/tracing.md](tracing.md))."),
+    traceSampleRatio: doc(
+      num(0, 1, 1),
+      "Share of new traces the gateway keeps, from 0 to 1; every other service follows its caller's decision ([docs/tracing.md](tracing.md)).",
+    ),
+    protect: doc(bool(false), "`true` protects the stateful volumes from `pulumi destroy` (use in prod)."),
+    rabbitmqUser: doc(
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9_-]{0,31}$/, { error: "must be a lower-case user name" })
+        .default("shopstream"),
+      "Prefix of the services' own RabbitMQ and Redis users (`<prefix>-<service>`), each with a generated password ([docs/least-privilege.md](least-privilege.md)).",
+    ),
     kubernetes: z
       .object(
         {
-          context: z.string().min(1, { error: "must name a kubeconfig context" }).optional(),
+          context: doc(
+            z.string().min(1, { error: "must name a kubeconfig context" }).optional(),
+            "kubeconfig context to deploy to.",
+            "the current context",
+          ),
           // Leaves room for the `-node-agents` suffix within a namespace name's 63 characters.
-          namespace: dnsLabel(50).default("shopstream"),
-          storageClass: dnsSubdomain.optional(),
-          ingressClass: dnsSubdomain.optional(),
-          edgeReplicas: z
-            .preprocess(
-              fromString,
-              z
-                .number({ error: "must be an integer between 1 and 10" })
-                .int({ error: "must be an integer between 1 and 10" })
-                .min(1, { error: "must be an integer between 1 and 10" })
-                .max(10, { error: "must be an integer between 1 and 10" }),
-            )
-            .optional(),
-          serviceType: oneOf(["LoadBalancer", "NodePort"] as const, "LoadBalancer"),
-          dnsCidrs: z.array(cidr).min(1).optional(),
-          apiServerCidrs: z.array(cidr).min(1).optional(),
+          namespace: doc(
+            dnsLabel(50).default("shopstream"),
+            "Namespace of the platform, created and labelled for the `restricted` Pod Security Standard; Promtail runs in `<namespace>-node-agents`.",
+          ),
+          storageClass: doc(
+            dnsSubdomain.optional(),
+            "StorageClass of the persistent volume claims.",
+            "the cluster's default",
+          ),
+          ingressClass: doc(
+            dnsSubdomain.optional(),
+            "Name of the IngressClass Traefik serves.",
+            "`shopstream-<stack>`",
+          ),
+          edgeReplicas: doc(
+            z
+              .preprocess(
+                fromString,
+                z
+                  .number({ error: "must be an integer between 1 and 10" })
+                  .int({ error: "must be an integer between 1 and 10" })
+                  .min(1, { error: "must be an integer between 1 and 10" })
+                  .max(10, { error: "must be an integer between 1 and 10" }),
+              )
+              .optional(),
+            "Traefik replicas; `tls.mode: acme` allows only 1 (its certificates live on one volume).",
+            "`2` (`1` with ACME)",
+          ),
+          serviceType: doc(
+            oneOf(["LoadBalancer", "NodePort"] as const, "LoadBalancer"),
+            "How Traefik's HTTP and HTTPS ports are exposed: `LoadBalancer` (cloud load balancer, MetalLB) or `NodePort`.",
+          ),
+          dnsCidrs: doc(
+            z.array(cidr).min(1).optional(),
+            "Extra DNS resolvers every pod may query on port 53, besides kube-system's pods, as CIDRs (`169.254.20.10/32` for NodeLocal DNSCache).",
+          ),
+          apiServerCidrs: doc(
+            z.array(cidr).min(1).optional(),
+            "Where the API server is, as CIDRs, for the pods that read it (Promtail); Cilium matches the API server by identity, not address, and needs its own policy instead ([docs/verification.md](verification.md)).",
+            "`0.0.0.0/0`",
+          ),
         },
         { error: 'must be an object such as {"namespace": "shopstream"}' },
       )
@@ -398,9 +454,18 @@ const schema = z
 
 /** Keys holding structured values (YAML maps in Pulumi.<stack>.yaml). */
 const OBJECT_KEYS = new Set(["docker", "hosts", "tls", "registry", "kubernetes", "platforms", "canary"]);
-/** Keys read only as secrets. */
-export const SECRET_KEYS = ["registryPassword"] as const;
+/** Keys read only as secrets, through Pulumi's secret getters: never parsed with the others. */
+const secrets = z.object({
+  registryPassword: doc(
+    z.string().optional(),
+    "Registry password or token, set as a secret: `pulumi config set --secret registryPassword …`.",
+  ),
+});
+export const SECRET_KEYS = Object.keys(secrets.shape) as (keyof typeof secrets.shape)[];
 export const KNOWN_KEYS = [...Object.keys(schema.shape), ...SECRET_KEYS];
+
+/** The documented schemas, for docs/configuration.md (`npm run docs:settings`). */
+export const SETTINGS_SCHEMAS = { settings: schema, secrets } as const;
 
 export type StackSettings = z.output<typeof schema>;
 
