@@ -25,6 +25,8 @@ CA_BUNDLE="${SEED_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 FORCE="${SEED_FORCE:-0}"
 IMAGE_PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Files the stand-ins get verbatim, laid out as in their root file system (scripts/images/seed/).
+SEED_FILES="$ROOT/scripts/images/seed"
 
 # ---------------------------------------------------------------------------
 # The base images this repo's Dockerfiles build FROM, read from their FROM lines (`FROM ${NAME}`
@@ -199,27 +201,12 @@ slim_rootfs() {
   printf '#!/bin/sh\n# no services start inside image builds\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
   chmod 755 "$r/usr/sbin/policy-rc.d"
   mkdir -p "$r/etc/apt/apt.conf.d" "$r/etc/dpkg/dpkg.cfg.d"
-  cat >"$r/etc/apt/apt.conf.d/docker-clean" <<'EOF'
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-EOF
+  cat "$SEED_FILES/slim/etc/apt/apt.conf.d/docker-clean" >"$r/etc/apt/apt.conf.d/docker-clean"
   echo 'Acquire::Languages "none";' >"$r/etc/apt/apt.conf.d/docker-no-languages"
   echo 'Acquire::GzipIndexes "true";' >"$r/etc/apt/apt.conf.d/docker-gzip-indexes"
   echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$r/etc/apt/apt.conf.d/docker-autoremove-suggests"
   echo 'force-unsafe-io' >"$r/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
-  cat >"$r/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/groff/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/linda/*
-path-exclude /usr/share/lintian/*
-path-exclude /usr/share/locale/*
-path-include /usr/share/locale/locale.alias
-path-exclude /usr/share/man/*
-EOF
+  cat "$SEED_FILES/slim/etc/dpkg/dpkg.cfg.d/docker" >"$r/etc/dpkg/dpkg.cfg.d/docker"
   find "$r/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
   find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
   find "$r/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
@@ -345,17 +332,7 @@ build_node() {
   printf 'registry=%s\ncafile=/etc/ssl/certs/ca-certificates.crt\nupdate-notifier=false\n' \
     "$registry" >"$r/usr/local/etc/npmrc"
 
-  cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'EOF'
-#!/bin/sh
-set -e
-
-# Run command with node if the first argument contains a "-" or is not a system command.
-if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then
-  set -- node "$@"
-fi
-
-exec "$@"
-EOF
+  cat "$SEED_FILES/node/usr/local/bin/docker-entrypoint.sh" >"$r/usr/local/bin/docker-entrypoint.sh"
   chmod 755 "$r/usr/local/bin/docker-entrypoint.sh"
 
   in_rootfs "$r" '
@@ -398,98 +375,16 @@ build_nginx() {
   '
   version="$(chroot "$r" /usr/sbin/nginx -v 2>&1 | sed -n 's#.*nginx/##p')"
 
-  cat >"$r/etc/nginx/nginx.conf" <<'EOF'
-# Minimal config of the stand-in (same as nginxinc/nginx-unprivileged's);
-# images built FROM it are expected to replace it.
-worker_processes  auto;
-
-error_log  /var/log/nginx/error.log notice;
-pid        /tmp/nginx.pid;
-
-events {
-    worker_connections  1024;
-}
-
-http {
-    proxy_temp_path /tmp/proxy_temp;
-    client_body_temp_path /tmp/client_temp;
-    fastcgi_temp_path /tmp/fastcgi_temp;
-    uwsgi_temp_path /tmp/uwsgi_temp;
-    scgi_temp_path /tmp/scgi_temp;
-
-    include       /etc/nginx/mime.types;
-    default_type  application/octet-stream;
-
-    log_format  main  '$remote_addr - $remote_user [$time_local] "$request" '
-                      '$status $body_bytes_sent "$http_referer" '
-                      '"$http_user_agent" "$http_x_forwarded_for"';
-
-    access_log  /var/log/nginx/access.log  main;
-
-    sendfile        on;
-    keepalive_timeout  65;
-
-    include /etc/nginx/conf.d/*.conf;
-}
-EOF
-  cat >"$r/etc/nginx/conf.d/default.conf" <<'EOF'
-server {
-    listen       8080;
-    server_name  localhost;
-
-    location / {
-        root   /usr/share/nginx/html;
-        index  index.html index.htm;
-    }
-
-    error_page   500 502 503 504  /50x.html;
-    location = /50x.html {
-        root   /usr/share/nginx/html;
-    }
-}
-EOF
+  cat "$SEED_FILES/nginx/etc/nginx/nginx.conf" >"$r/etc/nginx/nginx.conf"
+  cat "$SEED_FILES/nginx/etc/nginx/conf.d/default.conf" >"$r/etc/nginx/conf.d/default.conf"
   [ -f "$r/usr/share/nginx/html/index.html" ] ||
     printf '<!DOCTYPE html>\n<html><head><title>nginx</title></head><body><h1>nginx stand-in</h1></body></html>\n' \
       >"$r/usr/share/nginx/html/index.html"
   printf '<!DOCTYPE html>\n<html><head><title>Error</title></head><body><h1>An error occurred.</h1></body></html>\n' \
     >"$r/usr/share/nginx/html/50x.html"
 
-  cat >"$r/docker-entrypoint.sh" <<'EOF'
-#!/bin/sh
-# Compatible subset of nginx's official /docker-entrypoint.sh.
-set -e
-if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
-  find /docker-entrypoint.d/ -follow -type f -print 2>/dev/null | sort -V | while read -r f; do
-    case "$f" in
-    *.envsh) if [ -x "$f" ]; then . "$f"; fi ;;
-    *.sh) if [ -x "$f" ]; then "$f"; fi ;;
-    esac
-  done
-fi
-exec "$@"
-EOF
-  cat >"$r/docker-entrypoint.d/20-envsubst-on-templates.sh" <<'EOF'
-#!/bin/sh
-# /etc/nginx/templates/*.template -> /etc/nginx/conf.d/* with ${ENV} substituted,
-# as in the official image (NGINX_ENVSUBST_* variables honoured).
-set -e
-template_dir="${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}"
-suffix="${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}"
-output_dir="${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}"
-filter="${NGINX_ENVSUBST_FILTER:-}"
-[ -d "$template_dir" ] || exit 0
-if [ ! -w "$output_dir" ]; then
-  echo "$0: ERROR: $template_dir exists, but $output_dir is not writable" >&2
-  exit 0
-fi
-defined_envs=$(printf '${%s} ' $(awk "END { for (name in ENVIRON) { print ( name ~ /${filter}/ ) ? name : \"\" } }" </dev/null))
-find "$template_dir" -follow -type f -name "*$suffix" -print | while read -r template; do
-  relative_path="${template#"$template_dir/"}"
-  output_path="$output_dir/${relative_path%"$suffix"}"
-  mkdir -p "$(dirname "$output_path")"
-  envsubst "$defined_envs" <"$template" >"$output_path"
-done
-EOF
+  cat "$SEED_FILES/nginx/docker-entrypoint.sh" >"$r/docker-entrypoint.sh"
+  cat "$SEED_FILES/nginx/docker-entrypoint.d/20-envsubst-on-templates.sh" >"$r/docker-entrypoint.d/20-envsubst-on-templates.sh"
   chmod 755 "$r/docker-entrypoint.sh" "$r/docker-entrypoint.d/20-envsubst-on-templates.sh"
 
   # Writable by uid 101 (group 0, g+w), like the official unprivileged image.
