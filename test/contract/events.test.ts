@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Ajv } from "ajv";
-import addFormats from "ajv-formats";
 import { afterAll, describe, expect, it } from "vitest";
 import { MESSAGING } from "../../infra/src/model/index.js";
 import {

@@ -4,8 +4,8 @@
  * functions return.
  */
 import { DOCKER_CONTAINERS_DIR, LABELS, LOGGED_LABELS } from "../config-files/index.js";
-import type { SecretName, Workload } from "../model/index.js";
-import { containerResolver, firstPort, portByName, secretsOf } from "../model/index.js";
+import type { Workload } from "../model/index.js";
+import { firstPort, portByName } from "../model/index.js";
 
 /** Docker's health check `test` for a workload, run inside its image. */
 export function healthcheckTest(w: Workload): string[] | undefined {
