@@ -4,13 +4,13 @@
  * `npm run openapi` writes them; test/contract/document.test.ts fails when one is stale.
  */
 import openapiTS, { astToString } from "openapi-typescript";
-import { analyticsApi } from "../../services/analytics/src/entry-points/api.js";
-import { authApi } from "../../services/auth/src/entry-points/api.js";
+import { analyticsApi } from "../../services/analytics/src/entry-points/http/api.js";
+import { authApi } from "../../services/auth/src/entry-points/http/api.js";
 import { cartApi } from "../../services/cart/src/entry-points/http/api.js";
 import gatewayPackage from "../../services/gateway/package.json" with { type: "json" };
 import { buildOpenApiDocument } from "../../services/gateway/src/openapi/document.js";
-import { notificationApi } from "../../services/notification/src/entry-points/api.js";
-import { orderApi } from "../../services/order/src/entry-points/api.js";
+import { notificationApi } from "../../services/notification/src/entry-points/http/api.js";
+import { orderApi } from "../../services/order/src/entry-points/http/api.js";
 import { productApi } from "../../services/product/src/entry-points/http/api.js";
 
 /** Every service with public routes, in the order the document lists them. */

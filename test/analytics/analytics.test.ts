@@ -4,7 +4,7 @@ import { authService } from "@shopstream/auth/service";
 import { MESSAGING } from "@shopstream/infra/model";
 import { type RunningService, startService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ANALYTICS_EVENTS_QUEUE } from "../../services/analytics/src/entry-points/events.js";
+import { ANALYTICS_EVENTS_QUEUE } from "../../services/analytics/src/entry-points/messaging/consumers.js";
 import { envelope, openPublisher, orderEvent } from "../notification/bus.js";
 import { stubAuth } from "../notification/stub-auth.js";
 import { api, isProblem } from "../support/http.js";

@@ -8,8 +8,8 @@ import {
   renderClientTypes,
   renderOpenApi,
 } from "../../scripts/openapi/document.js";
-import { analyticsRoutes } from "../../services/analytics/src/entry-points/http.js";
-import { authRoutes } from "../../services/auth/src/entry-points/http.js";
+import { analyticsRoutes } from "../../services/analytics/src/entry-points/http/analytics-routes.js";
+import { authRoutes } from "../../services/auth/src/entry-points/http/auth-routes.js";
 import { cartRoutes } from "../../services/cart/src/entry-points/http/cart-routes.js";
 import {
   API_PREFIXES,
@@ -17,8 +17,8 @@ import {
   resolveRoute,
 } from "../../services/gateway/src/domain/routes.js";
 import { openApiPath } from "../../services/gateway/src/openapi/document.js";
-import { notificationRoutes } from "../../services/notification/src/entry-points/http.js";
-import { orderRoutes } from "../../services/order/src/entry-points/http.js";
+import { notificationRoutes } from "../../services/notification/src/entry-points/http/notification-routes.js";
+import { orderRoutes } from "../../services/order/src/entry-points/http/order-routes.js";
 import { productRoutes } from "../../services/product/src/entry-points/http/product-routes.js";
 import { reservationRoutes } from "../../services/product/src/entry-points/http/reservation-routes.js";
 import { OPENAPI_DOCUMENT } from "../support/contract.js";

@@ -4,7 +4,7 @@ import { MESSAGING } from "@shopstream/infra/model";
 import { notificationService } from "@shopstream/notification/service";
 import { createLogger, type RunningService, startService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NOTIFICATION_EVENTS_QUEUE } from "../../services/notification/src/entry-points/events.js";
+import { NOTIFICATION_EVENTS_QUEUE } from "../../services/notification/src/entry-points/messaging/consumers.js";
 import { metricValue, scrape } from "../analytics/prometheus.js";
 import { orderData } from "../support/event-contract.js";
 import { api, isProblem } from "../support/http.js";

@@ -1,12 +1,12 @@
 import { MESSAGING } from "@shopstream/infra/model";
 import { describe, expect, it } from "vitest";
 import { canTransition, ORDER_STATUSES } from "../../services/order/src/domain/order.js";
-import { PAYMENT_EVENTS_QUEUE } from "../../services/order/src/entry-points/payment-events.js";
+import { PAYMENT_EVENTS_QUEUE } from "../../services/order/src/entry-points/messaging/consumers.js";
 import { decide } from "../../services/payment/src/domain/payment.js";
 import {
   ORDER_CANCELLED_QUEUE,
   ORDER_CREATED_QUEUE,
-} from "../../services/payment/src/entry-points/order-created.js";
+} from "../../services/payment/src/entry-points/messaging/consumers.js";
 
 describe("order and payment follow the platform's contracts", () => {
   it("consume exactly the queues and bindings the platform model declares", () => {

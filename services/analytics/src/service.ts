@@ -1,11 +1,11 @@
 import { defineService } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
+import { BusinessCounters } from "./data-access/business-metrics.js";
 import { ShareStore } from "./data-access/share-store.js";
 import type { RecordDeps } from "./domain/record.js";
 import { keepShare } from "./domain/share-keeper.js";
-import { BusinessCounters } from "./entry-points/business-metrics.js";
-import { consumeAllEvents } from "./entry-points/events.js";
-import { analyticsRoutes } from "./entry-points/http.js";
+import { analyticsRoutes } from "./entry-points/http/analytics-routes.js";
+import { consumeAllEvents } from "./entry-points/messaging/consumers.js";
 
 export const analyticsService = defineService({
   name: "analytics",

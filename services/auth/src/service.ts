@@ -9,7 +9,7 @@ import { createUserRepository } from "./data-access/user-repository.js";
 import { createAccessTokens } from "./domain/access-tokens.js";
 import { createAccounts } from "./domain/accounts.js";
 import { createPasswordHasher } from "./domain/passwords.js";
-import { authRoutes } from "./entry-points/http.js";
+import { authRoutes } from "./entry-points/http/auth-routes.js";
 
 export const authService = defineService({
   name: "auth",

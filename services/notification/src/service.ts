@@ -4,10 +4,10 @@ import { NotificationStore } from "./data-access/notification-store.js";
 import { openPushChannel } from "./data-access/push-channel.js";
 import { toMessage } from "./domain/notification.js";
 import type { NotifyDeps } from "./domain/notify.js";
-import { consumeNotificationEvents } from "./entry-points/events.js";
-import { notificationRoutes } from "./entry-points/http.js";
-import { CLOSE, SocketHub } from "./entry-points/socket-hub.js";
-import { attachWebSocketEndpoint, type WebSocketEndpoint } from "./entry-points/websocket.js";
+import { notificationRoutes } from "./entry-points/http/notification-routes.js";
+import { CLOSE, SocketHub } from "./entry-points/http/socket-hub.js";
+import { attachWebSocketEndpoint, type WebSocketEndpoint } from "./entry-points/http/websocket.js";
+import { consumeNotificationEvents } from "./entry-points/messaging/consumers.js";
 
 export const notificationService = defineService({
   name: "notification",

@@ -8,8 +8,8 @@ import { OrderRepository } from "./data-access/order-repository.js";
 import { productClient } from "./data-access/product-client.js";
 import { type CheckoutDeps, sweepAbandonedCheckouts } from "./domain/checkout.js";
 import type { OrderDeps } from "./domain/order-actions.js";
-import { orderRoutes } from "./entry-points/http.js";
-import { consumePaymentEvents } from "./entry-points/payment-events.js";
+import { orderRoutes } from "./entry-points/http/order-routes.js";
+import { consumePaymentEvents } from "./entry-points/messaging/consumers.js";
 
 export const orderService = defineService({
   name: "order",

@@ -3,7 +3,7 @@ import { configSchema } from "./config.js";
 import { migrations } from "./data-access/migrations.js";
 import { PaymentRepository } from "./data-access/payment-repository.js";
 import type { ChargeDeps } from "./domain/charge.js";
-import { consumeOrderCancelled, consumeOrderCreated } from "./entry-points/order-created.js";
+import { consumeOrderCancelled, consumeOrderCreated } from "./entry-points/messaging/consumers.js";
 
 export const paymentService = defineService({
   name: "payment",

@@ -1,6 +1,6 @@
 import { problem, type ServiceApi } from "@shopstream/runtime";
 import { z } from "zod";
-import { CLIENT_EVENT_TYPES, CLIENT_EVENTS } from "../domain/client-events.js";
+import { CLIENT_EVENT_TYPES, CLIENT_EVENTS } from "../../domain/client-events.js";
 
 /** The closed set of client events, each schema exactly as `parseClientEvent` applies it. */
 const clientEventSchema = z.discriminatedUnion("type", [

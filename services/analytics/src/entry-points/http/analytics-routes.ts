@@ -1,7 +1,7 @@
 import { authenticate, type TokenVerifier, userIdOf } from "@shopstream/runtime";
 import type { Express, Request, Response } from "express";
-import { parseClientEvent } from "../domain/client-events.js";
-import { type RecordDeps, recordClientEvent } from "../domain/record.js";
+import { parseClientEvent } from "../../domain/client-events.js";
+import { type RecordDeps, recordClientEvent } from "../../domain/record.js";
 
 /** `POST /analytics/events`: a client event of the closed set; the token is optional. */
 export function analyticsRoutes(deps: { record: RecordDeps; verifier: TokenVerifier }) {

@@ -1,6 +1,6 @@
 import { problem, type ServiceApi } from "@shopstream/runtime";
 import { z } from "zod";
-import { changePasswordBody, loginBody, REGISTERED, refreshTokenBody, registerBody } from "./http.js";
+import { changePasswordBody, loginBody, REGISTERED, refreshTokenBody, registerBody } from "./auth-routes.js";
 
 export const userSchema = z.object({
   id: z.string(),

@@ -1,5 +1,5 @@
 import type { Broker } from "@shopstream/runtime";
-import { type NotifyDeps, notifyUser } from "../domain/notify.js";
+import { type NotifyDeps, notifyUser } from "../../domain/notify.js";
 
 /** `notification.events` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
 export const NOTIFICATION_EVENTS_QUEUE = {

@@ -1,6 +1,6 @@
 import { problem, type ServiceApi } from "@shopstream/runtime";
 import { z } from "zod";
-import { historyQuery } from "./http.js";
+import { historyQuery } from "./notification-routes.js";
 
 /** One push, as the WebSocket sends it and the history keeps it (`Notification`). */
 export const notificationSchema = z.object({

@@ -1,7 +1,7 @@
 import { problem, type ServiceApi, uuidParam } from "@shopstream/runtime";
 import { z } from "zod";
-import { ORDER_STATUSES, PAYMENT_TOKENS } from "../domain/order.js";
-import { checkoutBody, listQuery, statusBody } from "./http.js";
+import { ORDER_STATUSES, PAYMENT_TOKENS } from "../../domain/order.js";
+import { checkoutBody, listQuery, statusBody } from "./order-routes.js";
 
 /** An order as `orderJson` renders it. */
 export const orderSchema = z.object({

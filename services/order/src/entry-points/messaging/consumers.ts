@@ -1,6 +1,6 @@
 import { type Broker, type EventEnvelope, parseEventData } from "@shopstream/runtime";
 import { z } from "zod";
-import { applyPayment, applyRefund, type OrderDeps } from "../domain/order-actions.js";
+import { applyPayment, applyRefund, type OrderDeps } from "../../domain/order-actions.js";
 
 /** `order.payment-events` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
 export const PAYMENT_EVENTS_QUEUE = {

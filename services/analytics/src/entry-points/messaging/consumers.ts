@@ -1,5 +1,5 @@
 import type { Broker } from "@shopstream/runtime";
-import { type RecordDeps, recordBusEvent } from "../domain/record.js";
+import { type RecordDeps, recordBusEvent } from "../../domain/record.js";
 
 /** `analytics.events` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
 export const ANALYTICS_EVENTS_QUEUE = { name: "analytics.events", bindings: ["#"] };

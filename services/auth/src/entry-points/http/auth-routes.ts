@@ -8,9 +8,9 @@ import {
 } from "@shopstream/runtime";
 import type { Express, Request, RequestHandler, Response } from "express";
 import { z } from "zod";
-import type { AccessTokens } from "../domain/access-tokens.js";
-import type { Accounts, Session } from "../domain/accounts.js";
-import { emailSchema, nameSchema, PASSWORD_MAX, passwordSchema } from "../domain/user.js";
+import type { AccessTokens } from "../../domain/access-tokens.js";
+import type { Accounts, Session } from "../../domain/accounts.js";
+import { emailSchema, nameSchema, PASSWORD_MAX, passwordSchema } from "../../domain/user.js";
 
 export const registerBody = z.strictObject({
   email: emailSchema,

@@ -9,15 +9,15 @@ import {
 } from "@shopstream/runtime";
 import type { Express, Request, Response } from "express";
 import { z } from "zod";
-import { type CheckoutDeps, checkout, requestFingerprint } from "../domain/checkout.js";
-import { ORDER_STATUSES, orderJson, PAYMENT_TOKENS, type PaymentToken } from "../domain/order.js";
+import { type CheckoutDeps, checkout, requestFingerprint } from "../../domain/checkout.js";
+import { ORDER_STATUSES, orderJson, PAYMENT_TOKENS, type PaymentToken } from "../../domain/order.js";
 import {
   cancelOrder,
   getOrder,
   listOrders,
   type OrderDeps,
   setFulfilmentStatus,
-} from "../domain/order-actions.js";
+} from "../../domain/order-actions.js";
 
 export const checkoutBody = z.strictObject({ paymentToken: z.string().min(1).max(100) });
 export const listQuery = z.object({

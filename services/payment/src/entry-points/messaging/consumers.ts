@@ -1,6 +1,6 @@
 import { type Broker, type EventEnvelope, parseEventData } from "@shopstream/runtime";
 import { z } from "zod";
-import { type ChargeDeps, cancelPayment, chargeOrder } from "../domain/charge.js";
+import { type ChargeDeps, cancelPayment, chargeOrder } from "../../domain/charge.js";
 
 /** `payment.order-created` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
 export const ORDER_CREATED_QUEUE = { name: "payment.order-created", bindings: ["order.created"] };
