@@ -1,7 +1,7 @@
 import { defineService } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
 import { BusinessCounters } from "./data-access/business-metrics.js";
-import { ShareStore } from "./data-access/share-store.js";
+import { RedisShareStore } from "./data-access/share-store.js";
 import type { RecordDeps } from "./domain/record.js";
 import { keepShare } from "./domain/share-keeper.js";
 import { analyticsRoutes } from "./entry-points/http/analytics-routes.js";
@@ -14,7 +14,7 @@ export const analyticsService = defineService({
     const redis = await openRedis(config);
 
     // The counters start from this replica's share of the totals kept in Redis.
-    const shares = new ShareStore(redis, {
+    const shares = new RedisShareStore(redis, {
       leaseMs: config.SHARE_LEASE_MS,
       dedupTtlSeconds: config.EVENT_DEDUP_TTL_SECONDS,
     });

@@ -1,6 +1,6 @@
 import { defineService } from "@shopstream/runtime";
 import { configSchema } from "./config.js";
-import { NotificationStore } from "./data-access/notification-store.js";
+import { RedisNotificationStore } from "./data-access/notification-store.js";
 import { openPushChannel } from "./data-access/push-channel.js";
 import { toMessage } from "./domain/notification.js";
 import type { NotifyDeps } from "./domain/notify.js";
@@ -34,7 +34,7 @@ export const notificationService = defineService({
     const channel = await connect("redis subscriber", () =>
       openPushChannel(redis, logger, (userId, notification) => hub.deliver(userId, toMessage(notification))),
     );
-    const store = new NotificationStore(redis, {
+    const store = new RedisNotificationStore(redis, {
       historyLimit: config.HISTORY_LIMIT,
       historyTtlSeconds: config.HISTORY_TTL_SECONDS,
       dedupTtlSeconds: config.EVENT_DEDUP_TTL_SECONDS,

@@ -1,10 +1,11 @@
 import type { Metrics } from "@shopstream/runtime";
 import { type Increment, METRICS, type MetricName, seriesOf } from "../domain/increments.js";
+import type { Counters } from "../domain/ports.js";
 
 type Counter = ReturnType<Metrics["counter"]>;
 
 /** The business counters on `/metrics`: `shopstream_orders_total{status}` and the others. */
-export class BusinessCounters {
+export class BusinessCounters implements Counters {
   private readonly counters: Record<MetricName, Counter>;
 
   constructor(metrics: Metrics) {

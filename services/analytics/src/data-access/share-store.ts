@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "@shopstream/runtime";
 import { fieldOf, type Increment } from "../domain/increments.js";
+import type { ShareStore } from "../domain/ports.js";
 
 /** How many replicas can hold a share at once. */
 const MAX_SHARES = 256;
@@ -34,7 +35,7 @@ return redis.call('DEL', KEYS[1])
  * whole. A restarted replica takes a free share again (the one it released on a graceful stop)
  * and continues from its totals, so restarts lose no business numbers and never count twice.
  */
-export class ShareStore {
+export class RedisShareStore implements ShareStore {
   private readonly owner = randomUUID();
   private share: number | undefined;
 

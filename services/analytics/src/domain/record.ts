@@ -1,12 +1,11 @@
 import { type EventEnvelope, type Logger, serviceUnavailable } from "@shopstream/runtime";
-import type { ShareStore } from "../data-access/share-store.js";
 import { busEventIncrements } from "./bus-events.js";
 import { type ClientEventType, clientEventIncrements } from "./client-events.js";
-import type { Increment } from "./increments.js";
+import type { Counters, ShareStore } from "./ports.js";
 
 export interface RecordDeps {
   shares: ShareStore;
-  counters: { add(increments: Increment[]): void };
+  counters: Pick<Counters, "add">;
   logger: Logger;
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from "@shopstream/runtime";
-import type { ShareStore } from "../data-access/share-store.js";
+import type { Counters, ShareStore } from "./ports.js";
 
 /**
  * Renews this replica's lease on its share of the totals. If the lease was lost (Redis was
@@ -7,7 +7,7 @@ import type { ShareStore } from "../data-access/share-store.js";
  * never two replicas reporting the same share.
  */
 export function keepShare(
-  deps: { shares: ShareStore; counters: { load(totals: Map<string, number>): void }; logger: Logger },
+  deps: { shares: ShareStore; counters: Pick<Counters, "load">; logger: Logger },
   intervalMs: number,
 ): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "@shopstream/runtime";
-import type { LoginThrottle } from "../domain/stores.js";
+import type { LoginThrottle } from "../domain/ports.js";
 import { withRedis } from "./redis-unavailable.js";
 
 export interface LoginThrottleOptions {

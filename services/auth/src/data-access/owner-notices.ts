@@ -1,5 +1,5 @@
 import type { Logger, Redis } from "@shopstream/runtime";
-import type { OwnerNotice, OwnerNotices } from "../domain/stores.js";
+import type { OwnerNotice, OwnerNotices } from "../domain/ports.js";
 
 export interface OwnerNoticeOptions {
   /** At most one notice of a kind per account in this time: an attacker cannot flood an inbox. */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Redis } from "@shopstream/runtime";
-import type { RefreshTokenStore, RotationResult } from "../domain/stores.js";
+import type { RefreshTokenStore, RotationResult } from "../domain/ports.js";
 import { withRedis } from "./redis-unavailable.js";
 
 export interface RefreshTokenLifetimes {

@@ -1,5 +1,5 @@
 import type { Redis } from "@shopstream/runtime";
-import type { RevokedAccessTokens } from "../domain/stores.js";
+import type { RevokedAccessTokens } from "../domain/ports.js";
 import { withRedis } from "./redis-unavailable.js";
 
 /** `revoked-access-token:<jti>`, kept until the token would have expired anyway. */

@@ -1,5 +1,5 @@
 import { type Db, isDuplicateKey, type Role, withTransaction } from "@shopstream/runtime";
-import type { UserStore } from "../domain/stores.js";
+import type { UserStore } from "../domain/ports.js";
 import type { UserRecord } from "../domain/user.js";
 
 interface UserRow {

@@ -9,7 +9,7 @@ import type {
   RefreshTokenStore,
   RevokedAccessTokens,
   UserStore,
-} from "./stores.js";
+} from "./ports.js";
 import { toUserJson, type UserJson, type UserRecord } from "./user.js";
 
 export interface Session {

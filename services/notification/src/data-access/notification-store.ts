@@ -1,5 +1,6 @@
 import type { Redis } from "@shopstream/runtime";
 import type { Notification } from "../domain/notification.js";
+import type { NotificationStore } from "../domain/ports.js";
 
 /**
  * Claims the event id and stores the notification in one atomic step, so a redelivered event
@@ -21,7 +22,7 @@ export interface NotificationStoreOptions {
 }
 
 /** Per-user notification history in Redis: a capped list, newest first, with a TTL. */
-export class NotificationStore {
+export class RedisNotificationStore implements NotificationStore {
   constructor(
     private readonly redis: Redis,
     private readonly options: NotificationStoreOptions,

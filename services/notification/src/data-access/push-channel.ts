@@ -1,11 +1,6 @@
 import type { Logger, Redis, RedisClient } from "@shopstream/runtime";
 import type { Notification } from "../domain/notification.js";
-
-export interface PushChannel {
-  /** Hands the notification to every replica, each of which delivers it to its own sockets. */
-  publish(userId: string, notification: Notification): Promise<void>;
-  isReady(): boolean;
-}
+import type { PushChannel } from "../domain/ports.js";
 
 interface PushMessage {
   userId: string;

@@ -1,7 +1,6 @@
 import type { EventEnvelope, Logger } from "@shopstream/runtime";
-import type { NotificationStore } from "../data-access/notification-store.js";
-import type { PushChannel } from "../data-access/push-channel.js";
 import { notificationFromEvent } from "./notification.js";
+import type { NotificationStore, PushChannel } from "./ports.js";
 
 export interface NotifyDeps {
   store: NotificationStore;

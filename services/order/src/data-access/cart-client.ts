@@ -1,6 +1,7 @@
 import type { ServiceTokenSigner } from "@shopstream/runtime";
 import { z } from "zod";
-import { callService, UpstreamError } from "./upstream.js";
+import { type CartReader, UpstreamError } from "../domain/ports.js";
+import { callService } from "./upstream.js";
 
 const cartSchema = z.object({
   items: z.array(
@@ -11,28 +12,6 @@ const cartSchema = z.object({
     }),
   ),
 });
-
-export interface CartLine {
-  productId: string;
-  name: string;
-  quantity: number;
-}
-
-export interface CartReader {
-  /** The user's cart lines; empty when the user has no cart. */
-  linesOf(userId: string, ctx: { requestId?: string; authorization?: string }): Promise<CartLine[]>;
-  /**
-   * Takes a committed order's quantities out of the user's cart, once per order id (the cart's
-   * `order.created` consumer uses the same marker). Resolves whether this call applied them;
-   * throws UpstreamError when the cart did not answer usefully.
-   */
-  removeOrdered(
-    userId: string,
-    orderId: string,
-    items: { productId: string; quantity: number }[],
-    ctx: { requestId?: string },
-  ): Promise<boolean>;
-}
 
 /**
  * Bound on the synchronous cart removal after a checkout: it runs on the buyer's request, and the

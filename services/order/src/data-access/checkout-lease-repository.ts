@@ -1,4 +1,5 @@
 import type { Db } from "@shopstream/runtime";
+import type { CheckoutLeaseStore } from "../domain/ports.js";
 
 /**
  * One checkout at a time per buyer: a row per user, held under the fencing token of the
@@ -6,7 +7,7 @@ import type { Db } from "@shopstream/runtime";
  * (`NOW(3)`), so replicas with skewed clocks agree. The holder renews it while it works; a
  * crashed process's lease simply expires and the next checkout takes it over.
  */
-export class CheckoutLeaseRepository {
+export class CheckoutLeaseRepository implements CheckoutLeaseStore {
   constructor(private readonly db: Db) {}
 
   /** Takes the user's lease for `holder` unless another live checkout holds it; true if ours. */

@@ -1,32 +1,5 @@
 import { type Db, type DbConnection, isDuplicateKey } from "@shopstream/runtime";
-
-/** What a checkout learns when it claims its Idempotency-Key. */
-export type KeyClaim =
-  /**
-   * This request owns the key, fenced by `token`: every later write of the key checks it, so an
-   * owner that lost the key (its lease ran out and someone took over) can no longer complete it.
-   * `abandonedOrderId` is set when it took over a key whose earlier owner vanished: that order id
-   * may hold a reservation, which must be released before the key moves on to a new order id.
-   */
-  | { kind: "owner"; orderId: string; token: string; abandonedOrderId?: string }
-  /** The key already produced order `orderId`: answer it again with the same status. */
-  | { kind: "replay"; orderId: string; status: number }
-  /** The key was used with another request body. */
-  | { kind: "mismatch" }
-  /** Another request with this key is still in progress. */
-  | { kind: "busy" };
-
-export interface ClaimRequest {
-  userId: string;
-  keyHash: string;
-  fingerprint: string;
-  /** The order id this request uses if it becomes the key's first owner. */
-  orderId: string;
-  /** This request's fencing token. */
-  token: string;
-  leaseMs: number;
-  ttlMs: number;
-}
+import type { AbandonedCheckout, ClaimRequest, IdempotencyStore, KeyClaim } from "../domain/ports.js";
 
 interface KeyRow {
   fingerprint: string;
@@ -38,14 +11,6 @@ interface KeyRow {
   expired: number;
 }
 
-export interface AbandonedCheckout {
-  userId: string;
-  keyHash: string;
-  orderId: string;
-  /** The sweeper's token: the key is its own until it forgets it. */
-  token: string;
-}
-
 /** `NOW(3)` plus a lease: every time here is the database's, so replicas' clocks do not matter. */
 const LEASE_END = "NOW(3) + INTERVAL ? MICROSECOND";
 
@@ -55,7 +20,7 @@ const LEASE_END = "NOW(3) + INTERVAL ? MICROSECOND";
  * a completed key without its order. Keys are per user. Each owner holds the key under its own
  * fencing token for a lease it renews; all times are the database's clock.
  */
-export class IdempotencyRepository {
+export class IdempotencyRepository implements IdempotencyStore {
   constructor(private readonly db: Db) {}
 
   async claim(req: ClaimRequest): Promise<KeyClaim> {

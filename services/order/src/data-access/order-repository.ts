@@ -1,5 +1,6 @@
 import type { Db, DbConnection } from "@shopstream/runtime";
 import type { Order, OrderLine, OrderStatus } from "../domain/order.js";
+import type { OrderFilter, OrderStore, StatusChange } from "../domain/ports.js";
 
 /** A pool or a connection in a transaction: reads work on both. */
 export type Queryable = Db | DbConnection;
@@ -26,28 +27,10 @@ interface LineRow {
   quantity: number;
 }
 
-export interface OrderFilter {
-  userId?: string | undefined;
-  status?: OrderStatus | undefined;
-  page: number;
-  limit: number;
-}
-
-export interface StatusChange {
-  from: OrderStatus;
-  to: OrderStatus;
-  /** What caused it: `checkout`, `customer`, `admin`, or the event type that did. */
-  cause: string;
-  eventId?: string;
-  paymentId?: string;
-  failureReason?: string;
-  at: Date;
-}
-
 const COLUMNS =
   "id, user_id, status, total_cents, currency, payment_token, payment_id, failure_reason, created_at, updated_at";
 
-export class OrderRepository {
+export class OrderRepository implements OrderStore {
   constructor(private readonly db: Db) {}
 
   /** Inserts the order, its lines and the first history entry (in the caller's transaction). */

@@ -1,6 +1,7 @@
 import type { ServiceTokenSigner } from "@shopstream/runtime";
 import { z } from "zod";
-import { callService, UpstreamError } from "./upstream.js";
+import { type StockReserver, UpstreamError } from "../domain/ports.js";
+import { callService } from "./upstream.js";
 
 const reservationSchema = z.object({
   orderId: z.string(),
@@ -14,31 +15,6 @@ const reservationSchema = z.object({
     }),
   ),
 });
-
-export type ReservedLine = z.output<typeof reservationSchema>["items"][number];
-
-export type ReservationResult =
-  | { kind: "reserved"; items: ReservedLine[] }
-  /** A line is short: nothing was reserved. */
-  | { kind: "short"; productId: string; available: number | undefined }
-  /** A line names a product that no longer exists: nothing was reserved. */
-  | { kind: "unknown-product"; productId: string }
-  /** This order id's reservation was released: nothing is held, and it cannot be reserved again. */
-  | { kind: "released" };
-
-export interface StockReserver {
-  /**
-   * Reserves every line or none, idempotent by order id. Throws UpstreamError when the
-   * outcome is unknown (network, timeout, 5xx): the caller must then release.
-   */
-  reserve(
-    orderId: string,
-    items: { productId: string; quantity: number }[],
-    ctx: { requestId?: string },
-  ): Promise<ReservationResult>;
-  /** Releases the order's reservation; idempotent. */
-  release(orderId: string, ctx: { requestId?: string }): Promise<boolean>;
-}
 
 /** The product service's internal reservation API (docs/service-contracts.md). */
 export function productClient(

@@ -1,9 +1,5 @@
 import type { ServiceTokenSigner } from "@shopstream/runtime";
-
-/** A call to another service that did not give a usable answer (network, timeout, 5xx). */
-export class UpstreamError extends Error {
-  override name = "UpstreamError";
-}
+import { UpstreamError } from "../domain/ports.js";
 
 export interface UpstreamResponse {
   status: number;

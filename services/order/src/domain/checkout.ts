@@ -10,20 +10,25 @@ import {
   unprocessable,
   withTransaction,
 } from "@shopstream/runtime";
-import type { CartLine, CartReader } from "../data-access/cart-client.js";
-import type { CheckoutLeaseRepository } from "../data-access/checkout-lease-repository.js";
-import type { IdempotencyRepository, KeyClaim } from "../data-access/idempotency-repository.js";
-import type { OrderRepository } from "../data-access/order-repository.js";
-import type { ReservedLine, StockReserver } from "../data-access/product-client.js";
-import { UpstreamError } from "../data-access/upstream.js";
 import { type Order, orderCreatedEvent, type PaymentToken, totalOf } from "./order.js";
+import {
+  type CartLine,
+  type CartReader,
+  type CheckoutLeaseStore,
+  type IdempotencyStore,
+  type KeyClaim,
+  type OrderStore,
+  type ReservedLine,
+  type StockReserver,
+  UpstreamError,
+} from "./ports.js";
 
 export interface CheckoutDeps {
   db: Db;
-  orders: OrderRepository;
-  keys: IdempotencyRepository;
+  orders: OrderStore;
+  keys: IdempotencyStore;
   /** One checkout at a time per buyer, whatever its Idempotency-Key. */
-  leases: CheckoutLeaseRepository;
+  leases: CheckoutLeaseStore;
   cart: CartReader;
   stock: StockReserver;
   logger: Logger;

@@ -7,12 +7,12 @@ import {
   type TokenUser,
   withTransaction,
 } from "@shopstream/runtime";
-import type { OrderFilter, OrderRepository } from "../data-access/order-repository.js";
 import { assertTransition, canTransition, type Order, type OrderStatus, orderStatusEvent } from "./order.js";
+import type { OrderFilter, OrderStore } from "./ports.js";
 
 export interface OrderDeps {
   db: Db;
-  orders: OrderRepository;
+  orders: OrderStore;
   logger: Logger;
   /** Called after a commit that wrote outbox events (kicks the relay). */
   onCommitted: () => void;

@@ -1,14 +1,8 @@
 import { type DbConnection, isDuplicateKey } from "@shopstream/runtime";
 import type { Payment } from "../domain/payment.js";
+import type { PaymentRow, PaymentStore } from "../domain/ports.js";
 
-export interface PaymentRow {
-  id: string;
-  status: Payment["status"];
-  amountCents: number;
-  currency: string;
-}
-
-export class PaymentRepository {
+export class PaymentRepository implements PaymentStore {
   /** The order's payment, locked until the transaction ends. */
   async lockForOrder(conn: DbConnection, orderId: string): Promise<PaymentRow | undefined> {
     const rows: { id: string; status: Payment["status"]; amount_cents: number; currency: string }[] =

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { claimEvent, type Db, enqueueEvent, type Logger, withTransaction } from "@shopstream/runtime";
-import type { PaymentRepository } from "../data-access/payment-repository.js";
 import { decide, type Payment, paymentEvent, refundEvent } from "./payment.js";
+import type { PaymentStore } from "./ports.js";
 
 export const ORDER_CREATED_CONSUMER = "payment.order-created";
 
 export interface ChargeDeps {
   db: Db;
-  payments: PaymentRepository;
+  payments: PaymentStore;
   logger: Logger;
   /** Called after a commit that wrote outbox events (kicks the relay). */
   onCommitted: () => void;

@@ -8,7 +8,7 @@ import {
 } from "@shopstream/runtime";
 import type { Express, Request, Response } from "express";
 import { z } from "zod";
-import type { NotificationStore } from "../../data-access/notification-store.js";
+import type { NotificationStore } from "../../domain/ports.js";
 
 export const historyQuery = z.object({ since: z.iso.datetime({ offset: true }).optional() });
 
