@@ -1,31 +1,7 @@
 import { type Logger, type Redis, withTimeout } from "@shopstream/runtime";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { BucketPolicy, BucketState, RateLimits } from "../domain/ports.js";
 import type { Bucket } from "../domain/routes.js";
-
-export interface BucketPolicy {
-  limit: number;
-  windowSeconds: number;
-}
-
-/** Where one bucket stands after this request was counted. */
-export interface BucketState extends BucketPolicy {
-  name: Bucket;
-  remaining: number;
-  /** Seconds until the window restarts. */
-  resetSeconds: number;
-}
-
-export type RateDecision =
-  | { kind: "allowed"; buckets: BucketState[] }
-  | { kind: "limited"; buckets: BucketState[]; retryAfterSeconds: number }
-  /** The counters could not be reached: the caller lets the request through (fail open). */
-  | { kind: "unknown" };
-
-export interface RateLimits {
-  /** Counts one request against each named bucket under its key. */
-  take(draws: { bucket: Bucket; key: string }[]): Promise<RateDecision>;
-  policies: Record<Bucket, BucketPolicy>;
-}
 
 /**
  * Fixed-window counters in Redis (rate-limiter-flexible), shared by every gateway replica. When

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Client, type estypes } from "@elastic/elasticsearch";
 import type { Logger } from "@shopstream/runtime";
+import type { SearchIndex, SearchQuery } from "../domain/ports.js";
 import type { ProductSort, SearchDocument } from "../domain/product.js";
-import type { SearchIndex, SearchQuery } from "../domain/search-index.js";
 
 /** Elasticsearch refuses from + size beyond this (index.max_result_window). */
 export const MAX_RESULT_WINDOW = 10_000;

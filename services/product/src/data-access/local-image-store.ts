@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { assertImageKey, type ImageStore } from "../domain/image-store.js";
+import { assertImageKey } from "../domain/image-store.js";
+import type { ImageStore } from "../domain/ports.js";
 
 /** Images as files under one folder (a volume in a container, `.shopstream/images` locally). */
 export function createLocalImageStore(directory: string): ImageStore {

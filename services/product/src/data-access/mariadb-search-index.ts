@@ -1,5 +1,5 @@
 import type { Db } from "@shopstream/runtime";
-import type { SearchIndex, SearchQuery } from "../domain/search-index.js";
+import type { SearchIndex, SearchQuery } from "../domain/ports.js";
 import { filterClause, ORDER_BY } from "./product-rows.js";
 
 const MAX_TERMS = 12;

@@ -1,5 +1,6 @@
 import type { Client } from "minio";
-import { assertImageKey, type ImageStore } from "../domain/image-store.js";
+import { assertImageKey } from "../domain/image-store.js";
+import type { ImageStore } from "../domain/ports.js";
 
 const code = (err: unknown) => (err as { code?: string }).code;
 

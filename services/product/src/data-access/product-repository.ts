@@ -6,9 +6,8 @@ import {
   isDuplicateKey,
   withTransaction,
 } from "@shopstream/runtime";
-import type { CatalogStore, CatalogTx } from "../domain/catalog.js";
+import type { CatalogSeeder, CatalogStore, CatalogTx } from "../domain/ports.js";
 import { type Category, type ProductRecord, SkuTakenError } from "../domain/product.js";
-import type { CatalogSeeder } from "../domain/seed/seed.js";
 import {
   filterClause,
   ORDER_BY,

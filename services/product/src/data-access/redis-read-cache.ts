@@ -1,5 +1,6 @@
 import type { Logger, Redis } from "@shopstream/runtime";
-import { type CachedText, etagOf, type ReadCache } from "../domain/catalog.js";
+import { etagOf } from "../domain/catalog.js";
+import type { CachedText, ReadCache } from "../domain/ports.js";
 
 interface CounterLike {
   inc(labels: { cache: string }): void;

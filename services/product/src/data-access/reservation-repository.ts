@@ -7,7 +7,8 @@ import {
   isDuplicateKey,
   withTransaction,
 } from "@shopstream/runtime";
-import type { ReservationLine, ReservationStore, ReservationTx, StockRow } from "../domain/reservations.js";
+import type { ReservationStore, ReservationTx, StockRow } from "../domain/ports.js";
+import type { ReservationLine } from "../domain/reservations.js";
 
 /** Deadlock (1213) and lock wait timeout (1205): the transaction was rolled back; run it again. */
 const isRetryable = (err: unknown) => [1213, 1205].includes((err as { errno?: number }).errno ?? 0);

@@ -1,15 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import {
-  conflict,
-  type EventEnvelope,
-  HttpError,
-  type Logger,
-  notFound,
-  serviceUnavailable,
-} from "@shopstream/runtime";
+import { conflict, HttpError, type Logger, notFound, serviceUnavailable } from "@shopstream/runtime";
 import { productChanged, productDeleted } from "./events.js";
-import { type ImageStore, imageKey, isImageType, sniffImageType } from "./image-store.js";
+import { imageKey, isImageType, sniffImageType } from "./image-store.js";
+import type { CachedText, CatalogStore, CatalogTx, ImageStore, ReadCache, SearchIndex } from "./ports.js";
 import type {
   Category,
   ListQuery,
@@ -22,51 +16,6 @@ import type {
   ProductSort,
 } from "./product.js";
 import { SkuTakenError, toProductJson } from "./product.js";
-import type { SearchIndex } from "./search-index.js";
-
-export interface CatalogTx {
-  /** Throws SkuTakenError when the SKU is taken. */
-  insert(product: ProductRecord): Promise<void>;
-  /** Reads the product and holds its row until the transaction ends. */
-  lock(id: string): Promise<ProductRecord | null>;
-  /** Throws SkuTakenError when the SKU is taken. */
-  update(product: ProductRecord): Promise<void>;
-  delete(id: string): Promise<void>;
-  /** Writes the event to the outbox; it is published only if the transaction commits. */
-  publish(event: EventEnvelope<unknown>): Promise<void>;
-}
-
-export interface CatalogStore {
-  findById(id: string): Promise<ProductRecord | null>;
-  /** The products that exist among `ids`, in no particular order. */
-  findByIds(ids: string[]): Promise<ProductRecord[]>;
-  list(
-    filter: ProductFilter,
-    sort: ProductSort,
-    offset: number,
-    limit: number,
-  ): Promise<{ items: ProductRecord[]; total: number }>;
-  categories(): Promise<Category[]>;
-  /** The whole catalog in batches, for reindexing. */
-  all(batchSize?: number): AsyncIterable<ProductRecord>;
-  /** Products written at or after `since`. */
-  changedSince(since: Date): AsyncIterable<ProductRecord>;
-  /** One transaction: every write and every published event commit together or not at all. */
-  write<T>(work: (tx: CatalogTx) => Promise<T>): Promise<T>;
-}
-
-/** A serialised answer and its ETag, as the read cache keeps them. */
-export interface CachedText {
-  text: string;
-  etag: string;
-}
-
-/** Read-through cache of serialised catalog reads; `invalidate` makes every cached read stale at once. */
-export interface ReadCache {
-  /** The cached text of `kind`/`key`, or what `load` makes of it (null: nothing, not cached). */
-  read(kind: string, key: string, load: () => Promise<string | null>): Promise<CachedText | null>;
-  invalidate(): Promise<void>;
-}
 
 export interface CatalogDeps {
   store: CatalogStore;

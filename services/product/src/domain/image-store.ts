@@ -1,18 +1,4 @@
-import type { Readable } from "node:stream";
 import { IMAGE_TYPES, type ImageType } from "./product.js";
-
-/** Product image bytes. Two adapters: MinIO (S3) and a local folder. */
-export interface ImageStore {
-  readonly backend: "minio" | "local";
-  /** Creates the bucket or folder when missing; safe to call from several replicas at once. */
-  init(): Promise<void>;
-  put(key: string, data: Buffer, contentType: ImageType): Promise<void>;
-  /** The bytes as a stream (never read whole into memory), or null when there is no such object. */
-  get(key: string): Promise<Readable | null>;
-  /** Removes the object; removing a missing one is not an error. */
-  delete(key: string): Promise<void>;
-  ready(): Promise<void>;
-}
 
 /** Keys are built by the service, never taken from a request; this still refuses anything odd. */
 export const IMAGE_KEY = /^[a-z0-9][a-z0-9-]{0,63}\/[a-f0-9]{64}\.(png|jpg|webp)$/;

@@ -1,5 +1,6 @@
-import { conflict, type EventEnvelope, HttpError } from "@shopstream/runtime";
+import { conflict, HttpError } from "@shopstream/runtime";
 import { productChanged } from "./events.js";
+import type { ReservationStore, ReservationTx, StockRow } from "./ports.js";
 
 export interface ReservationRequest {
   orderId: string;
@@ -18,50 +19,6 @@ export interface ReservationLine {
 export interface Reservation {
   orderId: string;
   items: ReservationLine[];
-}
-
-export interface StockRow {
-  id: string;
-  name: string;
-  priceCents: number;
-  currency: string;
-  stock: number;
-}
-
-export interface ReservationTx {
-  /** Records that `consumer` handled `eventId`; false when it already had. */
-  claimEvent(consumer: string, eventId: string): Promise<boolean>;
-  /** Creates the reservation; false when one exists for the order (then nothing is created). */
-  insertReservation(orderId: string): Promise<boolean>;
-  /**
-   * Records that the order's reservation is released although it was never made (a release that
-   * overtook its reservation); false when a reservation exists already.
-   */
-  insertReleased(orderId: string): Promise<boolean>;
-  /** The reservation's status, holding its row until the transaction ends. */
-  lockReservation(orderId: string): Promise<"reserved" | "released" | null>;
-  lines(orderId: string): Promise<ReservationLine[]>;
-  /** Locks the products' rows, always in id order so that concurrent orders cannot deadlock. */
-  lockStock(productIds: string[]): Promise<StockRow[]>;
-  /** The products' rows as the transaction's snapshot sees them, without locking them. */
-  readStock(productIds: string[]): Promise<StockRow[]>;
-  /**
-   * The transaction's last step: takes every line's quantity off its product, in product id
-   * order, if that product still has the name, price and currency the line carries and enough
-   * stock, and commits; otherwise takes nothing and rolls the whole transaction back. One round
-   * trip: the products' rows are locked only while the database runs it, never while this
-   * service waits between statements. True when it committed.
-   */
-  commitTakingStock(lines: ReservationLine[]): Promise<boolean>;
-  returnStock(productId: string, quantity: number): Promise<void>;
-  insertLines(orderId: string, lines: ReservationLine[]): Promise<void>;
-  markReleased(orderId: string): Promise<void>;
-  publish(event: EventEnvelope<unknown>): Promise<void>;
-}
-
-export interface ReservationStore {
-  /** One transaction, retried from the start when the database reports a deadlock. */
-  transaction<T>(work: (tx: ReservationTx) => Promise<T>): Promise<T>;
 }
 
 interface CounterLike {

@@ -1,6 +1,5 @@
-import type { CatalogStore } from "./catalog.js";
+import type { CatalogStore, SearchIndex } from "./ports.js";
 import { type ProductRecord, type SearchDocument, toSearchDocument } from "./product.js";
-import type { SearchIndex } from "./search-index.js";
 
 async function* documents(products: AsyncIterable<ProductRecord>): AsyncIterable<SearchDocument> {
   for await (const p of products) yield toSearchDocument(p);

@@ -9,8 +9,8 @@ import express, {
   type RequestHandler,
   type Response,
 } from "express";
-import type { BucketState, RateLimits } from "../../data-access/rate-limits.js";
 import { bearerOf, checkToken, type TokenCheck } from "../../domain/access.js";
+import type { BucketState, RateLimits } from "../../domain/ports.js";
 import {
   API_PREFIXES,
   type Bucket,

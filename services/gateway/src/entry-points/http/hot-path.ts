@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError, type Logger, type Metrics, observeRequest, tooManyRequests } from "@shopstream/runtime";
-import type { RateLimits } from "../../data-access/rate-limits.js";
+import type { RateLimits } from "../../domain/ports.js";
 import { checkPath, resolveRoute } from "../../domain/routes.js";
 import {
   type ApiDeps,

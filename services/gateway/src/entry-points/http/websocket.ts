@@ -13,8 +13,8 @@ import {
   trustedProxies,
   unauthorized,
 } from "@shopstream/runtime";
-import type { RateLimits } from "../../data-access/rate-limits.js";
 import { checkToken, upgradeToken } from "../../domain/access.js";
+import type { RateLimits } from "../../domain/ports.js";
 import { NOTIFICATIONS_WS_PATH } from "../../domain/routes.js";
 import { rateLimitHeaders } from "./api-routes.js";
 import { writeSocketProblem } from "./problems.js";

@@ -1,21 +1,11 @@
 import { createHash } from "node:crypto";
-import type { EventEnvelope, Logger } from "@shopstream/runtime";
+import type { Logger } from "@shopstream/runtime";
 import { productChanged } from "../events.js";
-import { type ImageStore, imageKey } from "../image-store.js";
+import { imageKey } from "../image-store.js";
+import type { CatalogSeeder, ImageStore } from "../ports.js";
 import type { ProductRecord } from "../product.js";
 import { DEMO_CATALOG } from "./demo-catalog.js";
 import { illustrate } from "./illustration.js";
-
-export interface CatalogSeeder {
-  /**
-   * Runs `build` and stores its products and events in one transaction, only if the catalog was
-   * never seeded and is empty; replicas starting together wait for each other. Resolves with
-   * the number of products seeded (0 when there was nothing to do).
-   */
-  seedOnce(
-    build: () => Promise<{ products: ProductRecord[]; events: EventEnvelope<unknown>[] }>,
-  ): Promise<number>;
-}
 
 /**
  * A name-based UUID (RFC 9562 version 5, URL namespace) from the SKU: a seed interrupted and

@@ -8,7 +8,8 @@ import {
   type TokenVerifier,
 } from "@shopstream/runtime";
 import express, { type Express, type Request, type RequestHandler, type Response } from "express";
-import type { CachedText, Catalog } from "../../domain/catalog.js";
+import type { Catalog } from "../../domain/catalog.js";
+import type { CachedText } from "../../domain/ports.js";
 import { generateSku, toProductJson } from "../../domain/product.js";
 import { batchQuerySchema, listQuerySchema, newProductSchema, productPatchSchema, uuid } from "./schemas.js";
 

@@ -6,8 +6,8 @@ import {
   PRODUCT_CHANGED,
   PRODUCT_DELETED,
 } from "../../domain/events.js";
+import type { SearchIndex } from "../../domain/ports.js";
 import type { Reservations } from "../../domain/reservations.js";
-import type { SearchIndex } from "../../domain/search-index.js";
 import { type SyncStore, syncProduct } from "../../domain/search-sync.js";
 import { uuid } from "../http/schemas.js";
 
