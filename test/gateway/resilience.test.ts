@@ -103,15 +103,17 @@ describe("gateway: dead, slow and streaming upstreams", () => {
       timed(() => api(`${gw}/api/orders`, { token })),
       timed(() => api(`${gw}/api/orders`, { token, body: { paymentToken: "tok_visa" } })),
     ]);
+    // The upstream never answers: an answer at all is the timeout firing. A timer never fires
+    // early, so the lower bounds hold on any machine; how late it may fire on a busy one is not
+    // this test's business (no upper bound in wall time), only that the list's comes first.
     expect(isProblem(list.res, 504)).toBe(true);
     expect(list.res.body.detail).toMatch(/0\.4 s/);
     expect(list.ms).toBeGreaterThanOrEqual(350);
-    expect(list.ms).toBeLessThan(1100);
     // POST /api/orders gets CHECKOUT_TIMEOUT_MS, the order service's own worst case.
     expect(isProblem(checkout.res, 504)).toBe(true);
     expect(checkout.res.body.detail).toMatch(/1\.2 s/);
     expect(checkout.ms).toBeGreaterThanOrEqual(1150);
-    expect(checkout.ms).toBeLessThan(3000);
+    expect(list.ms).toBeLessThan(checkout.ms);
     expect(silent.received()).toBeGreaterThanOrEqual(2);
   });
 
