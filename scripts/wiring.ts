@@ -67,7 +67,7 @@ interface Rendered {
 function renderTarget(target: Target): Rendered {
   if (target === "local") {
     const platform = buildPlatform(localSettings({ adminEmail: "admin-<generated once>@shopstream.local" }));
-    const resolver = localResolver(localEndpoints({}), LOCAL_SECRETS_DIR, { gateway: 8080, offset: 0 });
+    const resolver = localResolver(localEndpoints({}), LOCAL_SECRETS_DIR, platform.settings);
     return {
       platform,
       resolver,

@@ -1,15 +1,16 @@
 /**
  * The platform model as `images:test` runs it: the app workloads as containers on this machine's
  * host network, next to its MariaDB, Redis and RabbitMQ, wired by the model exactly as the Docker
- * target wires them, except for what must differ on a shared machine: ports (moved by an offset,
- * so a `npm run dev` or the tests can run alongside) and names (databases, users, Redis keys,
- * exchange and queues carry this run's isolation prefix, as in an isolated local run).
+ * target wires them, except for what must differ on a shared machine, which the model's settings
+ * say too: ports (`sharedHost`: moved by an offset, so a `npm run dev` or the tests can run
+ * alongside) and names (`isolation`: databases, users, Redis keys, exchange and queues carry this
+ * run's prefix, as in an isolated local run).
  */
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpuLimit, tmpfsOptions } from "../../infra/src/docker/render.js";
 import type { LocalEndpoints } from "../../infra/src/local/endpoints.js";
-import { type LocalSecrets, localKeyPrefix } from "../../infra/src/local/provision.js";
+import type { LocalSecrets } from "../../infra/src/local/provision.js";
 import { localResolver } from "../../infra/src/local/run.js";
 import {
   buildPlatform,
@@ -17,6 +18,7 @@ import {
   firstPort,
   localSettings,
   type Platform,
+  type PlatformSettings,
   renderEnv,
   SECRETS_DIR,
   type TargetResolver,
@@ -43,21 +45,23 @@ export const edgePort = (scope: RunScope) => 8000 + scope.portOffset;
 
 /**
  * A container platform (not the local run: no STOREFRONT_DIR, images under /data/images) on this
- * machine's stores, with the services' own broker and Redis users under the isolation prefix.
+ * machine's stores and host network, under the run's isolation prefix and port offset.
  */
+export function imagesTestSettings(scope: RunScope): PlatformSettings {
+  return localSettings({
+    environment: "images-test",
+    hosts: { ...localSettings().hosts, app: `127.0.0.1:${edgePort(scope)}` },
+    search: "mariadb",
+    images: "local",
+    adminEmail: scope.adminEmail,
+    logLevel: "warn",
+    isolation: scope.isolation,
+    sharedHost: { portOffset: scope.portOffset },
+  });
+}
+
 export function imagesTestPlatform(scope: RunScope): Platform {
-  const base = localSettings();
-  return buildPlatform(
-    localSettings({
-      environment: "images-test",
-      hosts: { ...base.hosts, app: `127.0.0.1:${edgePort(scope)}` },
-      search: "mariadb",
-      images: "local",
-      adminEmail: scope.adminEmail,
-      logLevel: "warn",
-      userPrefix: `${scope.isolation}shopstream`,
-    }),
-  );
+  return buildPlatform(imagesTestSettings(scope));
 }
 
 /** Built from services/Dockerfile: a Node service, run on the host network next to the stores. */
@@ -68,35 +72,21 @@ export const builtWorkloads = (workloads: Workload[]) => workloads.filter((w) =>
 
 /** Host networking: every app port moved by the offset, the data stores where this machine has them. */
 export function hostResolver(scope: RunScope, endpoints: LocalEndpoints): TargetResolver {
-  return localResolver(endpoints, SECRETS_DIR, {
-    gateway: 8080 + scope.portOffset,
-    offset: scope.portOffset,
-  });
+  return localResolver(endpoints, SECRETS_DIR, imagesTestSettings(scope));
 }
 
 /**
- * The env a container receives: the model's, its port moved, bound to 127.0.0.1 (it shares the
- * host's network), and this run's names exactly as the local run isolates them.
+ * The env a container receives: the model's as rendered, its settings having moved its port,
+ * bound it to 127.0.0.1 (it shares the host's network) and named this run's data as the local
+ * run isolates it. `scope` is the platform's own (`imagesTestPlatform`).
  */
 export function containerEnv(
   platform: Platform,
   w: Workload,
-  scope: RunScope,
+  _scope: RunScope,
   resolver: TargetResolver,
 ): Record<string, string> {
-  const env = renderEnv(platform, w, resolver);
-  if (!env.PORT) return env;
-  const prefix = scope.isolation;
-  env.PORT = String(resolver.port(w));
-  env.HOST = "127.0.0.1";
-  if (env.DB_NAME) env.DB_NAME = `${prefix}${env.DB_NAME}`;
-  if (env.DB_USER) env.DB_USER = `${prefix}${env.DB_USER}`;
-  if (env.REDIS_URL) env.REDIS_KEY_PREFIX = localKeyPrefix(prefix);
-  if (env.AMQP_URL) {
-    env.AMQP_EXCHANGE = `${prefix}${platform.messaging.exchange}`;
-    env.AMQP_QUEUE_PREFIX = prefix;
-  }
-  return env;
+  return renderEnv(platform, w, resolver);
 }
 
 /** A path the process writes to that the model leaves on a read-only root filesystem. */

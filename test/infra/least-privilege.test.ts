@@ -27,7 +27,8 @@ import { expectEveryBrokerUser, refusal } from "../support/broker-access.js";
 import { amqpUrl, TEST_INFRA } from "../support/infra.js";
 
 const isolation = `lp${randomBytes(3).toString("hex")}_`;
-const platform = buildPlatform(localSettings({ userPrefix: `${isolation}shopstream` }));
+// The run's users, names and keys under its isolation prefix, as the model renders them.
+const platform = buildPlatform(localSettings({ isolation }));
 const names = brokerNames(platform.messaging, isolation);
 const keyPrefix = localKeyPrefix(isolation);
 const endpoints = localEndpoints({

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EVENTS_EXCHANGE, JWT_AUDIENCE, JWT_ISSUER, KEY_PREFIX } from "@shopstream/infra/model";
 import { ConfigError, loadConfig } from "@shopstream/runtime";
 import { Client } from "minio";
 import S3rver from "s3rver";
@@ -161,18 +162,24 @@ describe("the product service on MinIO", () => {
 });
 
 describe("choosing the adapters from the environment", () => {
+  // What the model always renders, with no store chosen for images or search.
   const base = {
+    PORT: "3002",
     DB_HOST: "h",
     DB_NAME: "product",
     DB_USER: "product",
     REDIS_URL: "redis://127.0.0.1:6379",
+    REDIS_KEY_PREFIX: KEY_PREFIX,
     AMQP_URL: "amqp://127.0.0.1:5672",
+    AMQP_EXCHANGE: EVENTS_EXCHANGE,
     JWKS_URL: "http://127.0.0.1:3001/.well-known/jwks.json",
+    JWT_ISSUER,
+    JWT_AUDIENCE,
   };
 
   it("uses the local folder and MariaDB search when nothing else is configured", () => {
     const config = loadConfig(configSchema, { ...base, MINIO_ENDPOINT: "", ELASTICSEARCH_URL: "" });
-    expect(config).toMatchObject({ IMAGES_DIR: ".shopstream/images", SEED_DEMO_CATALOG: true, PORT: 3002 });
+    expect(config).toMatchObject({ IMAGES_DIR: ".shopstream/images", SEED_DEMO_CATALOG: true });
     expect(config.MINIO_ENDPOINT).toBeUndefined();
     expect(config.ELASTICSEARCH_URL).toBeUndefined();
   });

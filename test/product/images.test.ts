@@ -4,6 +4,7 @@ import { get as httpGet, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
+import { JWT_AUDIENCE, JWT_ISSUER } from "@shopstream/infra/model";
 import { startService } from "@shopstream/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePng } from "../../services/product/src/domain/seed/png.js";
@@ -100,6 +101,9 @@ describe("the demo catalog", () => {
       ...redis.env,
       ...broker.env,
       JWKS_URL: `${bed.platform.url("auth")}/.well-known/jwks.json`,
+      JWT_ISSUER,
+      JWT_AUDIENCE,
+      PORT: "0",
       IMAGES_DIR: imagesDir,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
       NODE_ENV: "test",

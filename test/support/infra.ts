@@ -64,9 +64,8 @@ export async function createTestDatabase(label: string) {
 
 export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
-/** A Redis key prefix of the test file's own; `cleanup` deletes every key under it. */
-export function testRedis(label: string) {
-  const prefix = `test:${uniqueId(label)}:`;
+/** A Redis key prefix of the test file's own (or `prefix`); `cleanup` deletes every key under it. */
+export function testRedis(label: string, prefix = `test:${uniqueId(label)}:`) {
   return {
     prefix,
     env: { REDIS_URL: TEST_INFRA.redisUrl, REDIS_KEY_PREFIX: prefix },

@@ -5,6 +5,7 @@ import {
   brokerNames,
   buildPlatform,
   localSettings,
+  redisKeyPrefix,
   renderEnv,
   startOrder,
   type TargetResolver,
@@ -120,8 +121,9 @@ async function redisAdmin() {
 }
 
 /**
- * This test file's names on the broker when its services run on their own users: the local
- * run's isolation naming; the users, exchanges and queues are removed at stop.
+ * This test file's names on the broker when its services run on their own users: the model's
+ * isolation naming, which the services' env already carries (`env` is for a process a test
+ * starts itself, on the shared admin user); the users, exchanges and queues are removed at stop.
  */
 function isolatedBroker(isolation: string): TestBroker {
   const names = brokerNames(buildPlatform(localSettings()).messaging, isolation);
@@ -142,17 +144,19 @@ function isolatedBroker(isolation: string): TestBroker {
 const QUEUES = buildPlatform(localSettings()).messaging.queues.map((q) => q.name);
 
 /**
- * Starts the named services in-process, each with exactly the env the platform model renders
- * for the local run, redirected to this test file's own database, Redis prefix and exchange.
+ * Starts the named services in-process, each with the env the platform model renders for the
+ * local run under this file's isolation prefix (its Redis keys and users, its broker users and
+ * names), over which only the test concerns listed in `envFor` are set.
  */
 export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
   const adminEmail = options.adminEmail ?? `admin+${options.label}@shopstream.test`;
   const adminPassword = options.adminPassword ?? "Admin-password-for-tests-1";
   const id = uniqueId(options.label);
-  // Users of this test file's own on the shared Redis and broker, removed at stop.
-  const platform = buildPlatform(localSettings({ adminEmail, logLevel: "info", userPrefix: `t${id}` }));
-  const redis = testRedis(options.label);
-  const isolation = `t${id}_`;
+  // The model's isolation prefix is at most 20 characters: the label's first 9, then the id's hex.
+  const isolation = `t${id.replace(/^(.{0,9}).*(_[0-9a-f]{8})$/, "$1$2")}_`;
+  // Names and users of this test file's own on the shared Redis and broker, removed at stop.
+  const platform = buildPlatform(localSettings({ adminEmail, logLevel: "info", isolation }));
+  const redis = testRedis(options.label, redisKeyPrefix(platform.settings));
   const broker: TestBroker = options.brokerUsers ? isolatedBroker(isolation) : testBroker(options.label);
   const stateDir = mkdtempSync(join(tmpdir(), "shopstream-test-state-"));
   const secrets = writeLocalSecrets(
@@ -176,7 +180,7 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   }
   if (options.brokerUsers) {
     cleanups.push(() => removeIsolatedBroker(platform, TEST_ENDPOINTS, isolation));
-    await provisionBroker(platform, secrets, TEST_ENDPOINTS, isolation);
+    await provisionBroker(platform, secrets, TEST_ENDPOINTS);
   }
 
   const running: Partial<Record<AppName, RunningService<unknown>>> = {};
@@ -185,18 +189,27 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   const envs: Partial<Record<AppName, Record<string, string>>> = {};
   const databases = new Map<string, TestDatabase>();
 
-  const dataPorts: Record<string, number> = {
-    mariadb: TEST_INFRA.mariadb.port,
-    redis: Number(new URL(TEST_INFRA.redisUrl).port || 6379),
-    rabbitmq: Number(new URL(TEST_INFRA.amqpUrl).port || 5672),
+  const stores: Record<string, { host: string; port: number }> = {
+    mariadb: TEST_ENDPOINTS.mariadb,
+    redis: TEST_ENDPOINTS.redis,
+    rabbitmq: TEST_ENDPOINTS.rabbitmq,
   };
   const resolver: TargetResolver = {
-    host: () => "127.0.0.1",
+    host: (w) => stores[w.name]?.host ?? "127.0.0.1",
     // A service not started in this test is unreachable: port 1 refuses connections.
-    port: (w) => running[w.name as AppName]?.port ?? dataPorts[w.name] ?? 1,
+    port: (w) => running[w.name as AppName]?.port ?? stores[w.name]?.port ?? 1,
     secretPath: (secret) => join(secretsDir, secret),
   };
 
+  // The model renders the rest (this file's Redis prefix and users, and with `brokerUsers` its
+  // broker users and names). What remains set over it are test concerns:
+  // - a database of the file's own, created by the root user and dropped at stop (the model's
+  //   database and user would be shared by every file);
+  // - without `brokerUsers`, the shared admin user and an exchange and queues of the file's own,
+  //   which it declares itself (`testBroker`);
+  // - quiet logs unless TEST_LOG_LEVEL says otherwise, NODE_ENV=test (which test-only settings
+  //   require) and a short drain on stop;
+  // - the test's own `env`, by name.
   const envFor = async (w: Workload): Promise<Record<string, string>> => {
     const env = renderEnv(platform, w, resolver);
     for (const owned of w.databases) {
@@ -208,15 +221,17 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       delete env.DB_PASSWORD_FILE;
       Object.assign(env, db.env);
     }
-    if (env.REDIS_URL) Object.assign(env, redis.env);
-    if (env.AMQP_URL) {
-      if (!options.brokerUsers) delete env.AMQP_PASSWORD_FILE;
+    if (env.AMQP_URL && !options.brokerUsers) {
+      delete env.AMQP_PASSWORD_FILE;
       Object.assign(env, broker.env);
     }
-    env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? "silent";
-    env.NODE_ENV = "test";
-    env.SHUTDOWN_TIMEOUT_MS = "5000";
-    return { ...env, ...options.env?.[w.name as AppName] };
+    return {
+      ...env,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+      NODE_ENV: "test",
+      SHUTDOWN_TIMEOUT_MS: "5000",
+      ...options.env?.[w.name as AppName],
+    };
   };
 
   const order = startOrder(platform.workloads).filter((w) => options.services[w.name as AppName]);

@@ -1,8 +1,14 @@
 import { createHash } from "node:crypto";
-import type { Platform, RedisAccess, SecretName } from "../model/index.js";
+import {
+  KEY_PREFIX,
+  type Platform,
+  type RedisAccess,
+  redisKeyPrefix,
+  type SecretName,
+} from "../model/index.js";
 
-/** The key prefix every service writes under unless told otherwise (`REDIS_KEY_PREFIX`). */
-export const REDIS_KEY_PREFIX = "shopstream:";
+/** The key prefix every service of a platform without an isolation prefix writes under. */
+export const REDIS_KEY_PREFIX = KEY_PREFIX;
 
 /**
  * One service's ACL rules after its user name: on, its password's SHA-256, its key families
@@ -34,7 +40,9 @@ export function redisAcl(platform: Platform, passwords: Partial<Record<SecretNam
     if (!w.redis) continue;
     const password = passwords[w.redis.passwordSecret];
     if (!password) throw new Error(`no password for the Redis user of ${w.name}`);
-    lines.push(`user ${w.redis.user} ${redisAclRules(w.redis, password).join(" ")}`);
+    lines.push(
+      `user ${w.redis.user} ${redisAclRules(w.redis, password, redisKeyPrefix(platform.settings)).join(" ")}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }

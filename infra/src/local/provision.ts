@@ -9,6 +9,7 @@ import { createClient } from "redis";
 import { rabbitmqDefinitions, redisAclRules } from "../config-files/index.js";
 import {
   brokerNames,
+  KEY_PREFIX,
   type Platform,
   type SecretName,
   type SecretSpec,
@@ -46,13 +47,15 @@ export function localAdminEmail(stateDir: string, env = process.env): string {
  * Writes every secret the local workloads need as a file in a fresh 0700 temp folder (removed
  * at exit), the way containers receive them under /run/secrets. Database passwords and the
  * token key are new each run; the admin password comes from the environment or is generated
- * once and kept in `<stateDir>/admin-password` (0600).
+ * once and kept in `<stateDir>/admin-password` (0600). `given` are secrets a developer's store
+ * comes with (their MinIO's keys), written as they are.
  */
 export function writeLocalSecrets(
   workloads: Workload[],
   stateDir: string,
   env = process.env,
   specs: SecretSpec[] = [],
+  given: Partial<Record<SecretName, string>> = {},
 ): LocalSecrets {
   const dir = mkdtempSync(join(tmpdir(), "shopstream-secrets-"));
   chmodSync(dir, 0o700);
@@ -73,7 +76,7 @@ export function writeLocalSecrets(
     writeFileSync(stored, `${admin.password}\n`, { mode: 0o600 });
   }
 
-  const values: Partial<Record<SecretName, string>> = {};
+  const values: Partial<Record<SecretName, string>> = { ...given };
   const ed25519 = () =>
     generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const generate = (name: SecretName): string => {
@@ -103,7 +106,7 @@ export async function provisionDatabases(
   platform: Platform,
   secrets: LocalSecrets,
   endpoints: LocalEndpoints,
-  prefix = "",
+  prefix = platform.settings.isolation ?? "",
 ) {
   const owned = ownedDatabases(platform, prefix);
   const conn = await mariadb.createConnection({ ...endpoints.mariadb, connectTimeout: 5000 });
@@ -136,7 +139,7 @@ export function ownedDatabases(platform: Platform, prefix = "") {
 }
 
 /** The key prefix of a local run's services: `shopstream:`, with the isolation prefix after it. */
-export const localKeyPrefix = (isolation = "") => `shopstream:${isolation}`;
+export const localKeyPrefix = (isolation = "") => `${KEY_PREFIX}${isolation}`;
 
 const execFileText = (file: string, args: string[], input?: string) =>
   new Promise<string>((resolve, reject) => {
@@ -181,7 +184,7 @@ export async function provisionBroker(
   platform: Platform,
   secrets: LocalSecrets,
   endpoints: LocalEndpoints,
-  isolation = "",
+  isolation = platform.settings.isolation ?? "",
 ): Promise<void> {
   const definitions = rabbitmqDefinitions(
     platform,
@@ -204,7 +207,7 @@ export async function provisionRedis(
   platform: Platform,
   secrets: LocalSecrets,
   endpoints: LocalEndpoints,
-  isolation = "",
+  isolation = platform.settings.isolation ?? "",
 ): Promise<void> {
   const redis = adminRedis(endpoints);
   await redis.connect();

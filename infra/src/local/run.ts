@@ -3,9 +3,10 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import {
   buildPlatform,
-  firstPort,
+  listenPort,
   localSettings,
   type Platform,
+  type PlatformSettings,
   REPO_ROOT,
   renderEnv,
   startOrder,
@@ -17,7 +18,6 @@ import { type PreflightFailure, preflight } from "./preflight.js";
 import {
   type LocalSecrets,
   localAdminEmail,
-  localKeyPrefix,
   provisionBroker,
   provisionDatabases,
   provisionRedis,
@@ -89,11 +89,14 @@ export function rateLimitsOf(env: NodeJS.ProcessEnv): "enforced" | "lifted" {
   throw new Error(`LOCAL_RATE_LIMITS must be on or off, not ${JSON.stringify(env.LOCAL_RATE_LIMITS)}`);
 }
 
-/** The resolver of the local run: everything on 127.0.0.1, data stores where the machine has them. */
+/**
+ * The resolver of the local run: every app service on 127.0.0.1 where the settings put it
+ * (`sharedHost`), data stores where the machine has them.
+ */
 export function localResolver(
   endpoints: LocalEndpoints,
   secretsDir: string,
-  ports: { gateway: number; offset: number },
+  settings: PlatformSettings,
 ): TargetResolver {
   const external: Record<string, { host: string; port: number }> = {
     mariadb: endpoints.mariadb,
@@ -107,8 +110,7 @@ export function localResolver(
   }
   return {
     host: (w) => external[w.name]?.host ?? "127.0.0.1",
-    port: (w) =>
-      w.name === "gateway" ? ports.gateway : (external[w.name]?.port ?? firstPort(w) + ports.offset),
+    port: (w) => external[w.name]?.port ?? listenPort(settings, w),
     secretPath: (secret) => join(secretsDir, secret),
   };
 }
@@ -131,7 +133,6 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
   const stateDir = options.stateDir ?? join(REPO_ROOT, ".shopstream");
   const adminEmail = localAdminEmail(stateDir, env);
   const isolation = options.isolation ?? "";
-  if (!/^[a-z0-9_]{0,20}$/.test(isolation)) throw new Error("isolation must be up to 20 of a-z, 0-9 and _");
   const platform = buildPlatform(
     localSettings({
       hosts: { ...localSettings().hosts, app: `127.0.0.1:${gatewayPort}` },
@@ -140,8 +141,8 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
       adminEmail,
       logLevel: (env.LOG_LEVEL as "info" | undefined) ?? "info",
       rateLimits: rateLimitsOf(env),
-      // An isolated run's broker and Redis users are its own too.
-      userPrefix: `${isolation}shopstream`,
+      isolation,
+      sharedHost: { portOffset: offset, gatewayPort },
     }),
   );
   const locals = startOrder(platform.workloads).filter(
@@ -152,7 +153,7 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   }
 
-  const ports = localResolver(endpoints, "", { gateway: gatewayPort, offset });
+  const ports = localResolver(endpoints, "", platform.settings);
   for (const w of locals) {
     const port = ports.port(w);
     if (!(await portIsFree(port))) {
@@ -162,7 +163,11 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
     }
   }
 
-  const secrets = writeLocalSecrets(locals, stateDir, env, platform.secrets);
+  // A developer's MinIO comes with its own keys rather than generated ones.
+  const minioKeys = endpoints.minio
+    ? { "minio-access-key": endpoints.minio.accessKey, "minio-secret-key": endpoints.minio.secretKey }
+    : {};
+  const secrets = writeLocalSecrets(locals, stateDir, env, platform.secrets, minioKeys);
   const processes: ManagedProcess[] = [];
   let stopping = false;
   const stop = async () => {
@@ -174,37 +179,20 @@ export async function startLocalRun(options: LocalRunOptions = {}): Promise<Loca
   };
 
   try {
-    await provisionDatabases(platform, secrets, endpoints, isolation);
-    await provisionBroker(platform, secrets, endpoints, isolation);
-    await provisionRedis(platform, secrets, endpoints, isolation);
-    const resolver = localResolver(endpoints, secrets.dir, { gateway: gatewayPort, offset });
+    // Each under the platform's isolation prefix (its settings), as the services' env names them.
+    await provisionDatabases(platform, secrets, endpoints);
+    await provisionBroker(platform, secrets, endpoints);
+    await provisionRedis(platform, secrets, endpoints);
+    const resolver = localResolver(endpoints, secrets.dir, platform.settings);
     const width = Math.max(...locals.map((w) => w.name.length));
     for (const [i, w] of locals.entries()) {
-      const rendered = renderEnv(platform, w, resolver);
       const port = resolver.port(w);
-      rendered.PORT = String(port);
-      if (isolation) {
-        if (rendered.DB_NAME) rendered.DB_NAME = `${isolation}${rendered.DB_NAME}`;
-        if (rendered.DB_USER) rendered.DB_USER = `${isolation}${rendered.DB_USER}`;
-        if (rendered.REDIS_URL) rendered.REDIS_KEY_PREFIX = localKeyPrefix(isolation);
-        if (rendered.AMQP_URL) {
-          rendered.AMQP_EXCHANGE = `${isolation}${platform.messaging.exchange}`;
-          rendered.AMQP_QUEUE_PREFIX = isolation;
-        }
-      }
-      if (endpoints.minio && w.name === "product") {
-        // A developer's MinIO comes with its own keys rather than generated ones.
-        delete rendered.MINIO_ACCESS_KEY_FILE;
-        delete rendered.MINIO_SECRET_KEY_FILE;
-        rendered.MINIO_ACCESS_KEY = endpoints.minio.accessKey;
-        rendered.MINIO_SECRET_KEY = endpoints.minio.secretKey;
-      }
+      // The process's own PATH and HOME, then the model's env as rendered; over it only what the
+      // caller asks for by name: the developer's OTEL_* settings and `overrides` (the benchmark).
       const childEnv: Record<string, string> = {
         PATH: env.PATH ?? "/usr/bin:/bin",
         HOME: env.HOME ?? REPO_ROOT,
-        NODE_ENV: "production",
-        HOST: "127.0.0.1",
-        ...rendered,
+        ...renderEnv(platform, w, resolver),
         ...openTelemetryEnv(env),
         ...options.overrides?.[w.name],
       };

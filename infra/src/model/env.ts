@@ -27,7 +27,7 @@ export const containerResolver: TargetResolver = {
   trustedPeers: (peers) => peers.flatMap((w) => [`dns:${w.name}`, `dns:tasks.${w.name}`]).join(","),
 };
 
-export function firstPort(w: Workload): number {
+export function firstPort(w: Pick<Workload, "name" | "ports">): number {
   const p = w.ports[0];
   if (!p) throw new Error(`workload ${w.name} has no port`);
   return p.port;

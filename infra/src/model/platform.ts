@@ -1,4 +1,6 @@
 import { withCanary } from "./canary.js";
+import { firstPort } from "./env.js";
+import { brokerNames } from "./messaging.js";
 import type {
   BrokerAccess,
   EnvValue,
@@ -135,9 +137,28 @@ function messagingFor(s: PlatformSettings): MessagingTopology {
   return s.brokerVhost ? { ...MESSAGING, vhost: s.brokerVhost } : MESSAGING;
 }
 
-/** `<prefix>-<service>`: the name of a service's own RabbitMQ and Redis user. */
+/** `<isolation><prefix>-<service>`: the name of a service's own RabbitMQ and Redis user. */
 export function serviceUser(s: PlatformSettings, service: string): string {
-  return `${s.userPrefix}-${service}`;
+  return `${s.isolation ?? ""}${s.userPrefix}-${service}`;
+}
+
+/** The prefix every service's Redis keys and channels are under. */
+export const KEY_PREFIX = "shopstream:";
+
+/** A run's Redis key prefix: `shopstream:`, with its isolation prefix after it. */
+export function redisKeyPrefix(s: PlatformSettings): string {
+  return `${KEY_PREFIX}${s.isolation ?? ""}`;
+}
+
+/**
+ * The port a workload listens on and is reached at: its model port, moved by the offset when
+ * every app service shares one host (`sharedHost`), the gateway wherever that puts it.
+ */
+export function listenPort(s: PlatformSettings, w: Pick<Workload, "name" | "ports">): number {
+  const shared = s.sharedHost;
+  if (!shared) return firstPort(w);
+  if (w.name === "gateway" && shared.gatewayPort !== undefined) return shared.gatewayPort;
+  return firstPort(w) + shared.portOffset;
 }
 
 const secret = (name: SecretName, fileVar?: string): EnvValue =>
@@ -276,7 +297,9 @@ function appWorkload(
 ): Workload {
   const env: Record<string, EnvValue> = {
     NODE_ENV: "production",
-    PORT: String(APP_PORTS[spec.name]),
+    PORT: String(listenPort(s, { name: spec.name, ports: [{ name: "http", port: APP_PORTS[spec.name] }] })),
+    // One host's network is shared with other processes: only they may reach the service.
+    ...(s.sharedHost ? { HOST: "127.0.0.1" } : {}),
     LOG_LEVEL: s.logLevel,
     // The heap is sized from the workload's memory, the same in every target: V8 would otherwise
     // size it from the machine and let a service grow past its limit. A small young generation
@@ -292,8 +315,8 @@ function appWorkload(
   if (spec.database) {
     env.DB_HOST = { kind: "host", workload: "mariadb" };
     env.DB_PORT = { kind: "port", workload: "mariadb" };
-    env.DB_NAME = spec.database;
-    env.DB_USER = spec.database;
+    env.DB_NAME = `${s.isolation ?? ""}${spec.database}`;
+    env.DB_USER = `${s.isolation ?? ""}${spec.database}`;
     env.DB_PASSWORD = secret(`db-password-${spec.database}`);
     dependsOn.push("mariadb");
   }
@@ -309,6 +332,7 @@ function appWorkload(
     env.REDIS_URL = url("redis", "redis");
     env.REDIS_USERNAME = redis.user;
     env.REDIS_PASSWORD = secret(redis.passwordSecret);
+    env.REDIS_KEY_PREFIX = redisKeyPrefix(s);
     dependsOn.push("redis");
   }
   const consumed = messaging.queues.filter((q) => q.consumer === spec.name);
@@ -322,11 +346,13 @@ function appWorkload(
       }
     : undefined;
   if (broker) {
+    const names = brokerNames(messaging, s.isolation);
     env.AMQP_URL = url("rabbitmq", "amqp");
-    env.AMQP_VHOST = messaging.vhost;
+    env.AMQP_VHOST = names.vhost;
     env.AMQP_USER = broker.user;
     env.AMQP_PASSWORD = secret(broker.passwordSecret);
-    env.AMQP_EXCHANGE = messaging.exchange;
+    env.AMQP_EXCHANGE = names.exchange;
+    if (names.queuePrefix) env.AMQP_QUEUE_PREFIX = names.queuePrefix;
     // The broker definitions (containers) or the local run's provisioning declare every exchange,
     // queue and binding: the service's user may configure nothing.
     env.AMQP_DECLARE_TOPOLOGY = "false";
@@ -1054,6 +1080,8 @@ function edgeAndObservability(s: PlatformSettings): Workload[] {
 
 /** Builds the whole platform for one environment. Pure: same settings, same model. */
 export function buildPlatform(settings: PlatformSettings): Platform {
+  if (!/^[a-z0-9_]{0,20}$/.test(settings.isolation ?? ""))
+    throw new Error("isolation must be up to 20 of a-z, 0-9 and _");
   const workloads = withCanary(
     [
       ...dataStores(settings),

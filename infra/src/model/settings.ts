@@ -22,6 +22,8 @@ export function localSettings(overrides: Partial<PlatformSettings> = {}): Platfo
     brokerVhost: "/",
     resourceScale: 1,
     logLevel: "info",
+    // Every process on this machine's network; the local run moves the ports for a second run.
+    sharedHost: { portOffset: 0 },
     ...overrides,
   };
 }

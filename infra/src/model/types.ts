@@ -355,9 +355,24 @@ export interface PlatformSettings {
   traceSampleRatio?: number;
   /**
    * Prefix of every service's RabbitMQ and Redis user: `<prefix>-<service>`, each with its own
-   * generated password (an isolated local run puts its isolation prefix in front).
+   * generated password (an isolated run puts its `isolation` prefix in front).
    */
   userPrefix: string;
+  /**
+   * Prefix of this run's names on stores it shares with other runs (tests, the benchmark,
+   * images:test beside a developer's `npm run dev`): its databases and their users, its Redis keys
+   * (`shopstream:<isolation>`), its exchanges and queues, and its services' broker and Redis users
+   * (`<isolation><userPrefix>-<service>`). Up to 20 of a-z, 0-9 and _; unset: none.
+   */
+  isolation?: string;
+  /**
+   * Every app service shares one host's network (the local run's processes, images:test's
+   * containers on the host network): each listens on 127.0.0.1, at its model port plus
+   * `portOffset` (the gateway at `gatewayPort` when set), and the others reach it there, so a
+   * second run can sit beside the first. Unset: each listens on every interface of its own
+   * network namespace, at its model port (containers).
+   */
+  sharedHost?: { portOffset: number; gatewayPort?: number };
   /** RabbitMQ vhost, when not the platform's own (`shopstream`): a developer's broker uses `/`. */
   brokerVhost?: string;
   /**

@@ -6,7 +6,7 @@ export const configSchema = z.object({
   ...redisEnv,
   ...amqpEnv,
   ...tokenEnv,
-  PORT: env.port(3007),
+  PORT: env.port(),
   /** How long an event id is remembered, so a redelivery within it is counted once (7 days). */
   EVENT_DEDUP_TTL_SECONDS: env.int(60, 90 * 24 * 3600, 7 * 24 * 3600),
   /**

@@ -20,11 +20,11 @@ export const configSchema = z.object({
   // Auth signs the tokens others verify: it needs the issuer and audience, not a JWKS URL.
   JWT_ISSUER: tokenEnv.JWT_ISSUER,
   JWT_AUDIENCE: tokenEnv.JWT_AUDIENCE,
-  PORT: env.port(3001),
+  PORT: env.port(),
   /** Arrives as JWT_SIGNING_KEY_FILE (a secret file). */
   JWT_SIGNING_KEY: z.string().refine(isEd25519PrivateKey, "must be an Ed25519 private key in PEM (PKCS#8)"),
   /** Access tokens live at most 15 minutes: other services cannot revoke them. */
-  ACCESS_TOKEN_TTL_SECONDS: env.int(60, 900, 900),
+  ACCESS_TOKEN_TTL_SECONDS: env.int(60, 900),
   /** How long a refresh token lives unused: a session idle this long ends. */
   REFRESH_TOKEN_TTL_SECONDS: env.int(300, 90 * DAY, 14 * DAY),
   /** How long a session (one sign-in) lives at most, however often its refresh token rotates. */

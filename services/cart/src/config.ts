@@ -6,7 +6,7 @@ export const configSchema = z.object({
   ...redisEnv,
   ...amqpEnv,
   ...tokenEnv,
-  PORT: env.port(3003),
+  PORT: env.port(),
   PRODUCT_URL: env.url(),
   /** Bound on each product lookup: a slow catalog makes the cart answer 503, never hang. */
   PRODUCT_TIMEOUT_MS: env.int(50, 60_000, 2000),

@@ -11,7 +11,7 @@ export const configSchema = z.object({
   ...commonEnv,
   ...redisEnv,
   ...tokenEnv,
-  PORT: env.port(8080),
+  PORT: env.port(),
   AUTH_URL: env.url(),
   PRODUCT_URL: env.url(),
   CART_URL: env.url(),
@@ -19,18 +19,18 @@ export const configSchema = z.object({
   NOTIFICATION_URL: env.url(),
   ANALYTICS_URL: env.url(),
   /** Browser origins allowed to call the API (comma-separated; `*` for any). */
-  CORS_ORIGINS: env.list(),
+  CORS_ORIGINS: env.list(true),
   /**
    * How long a service may take, once the request is fully sent, to start its answer (and may stay
    * silent while streaming one) before a 504. Counts against its circuit.
    */
-  UPSTREAM_TIMEOUT_MS: env.int(50, 300_000, 10_000),
+  UPSTREAM_TIMEOUT_MS: env.int(50, 300_000),
   /**
    * The same for a checkout (POST /api/orders), whose worst case is the order service's own: its
    * Idempotency-Key and lease waits plus its calls to cart and product. The model derives it from
    * the order service's settings.
    */
-  CHECKOUT_TIMEOUT_MS: env.int(50, 300_000, 30_000),
+  CHECKOUT_TIMEOUT_MS: env.int(50, 300_000),
   /** A request body that sends nothing for this long gets a 408; the service never sees it. */
   BODY_IDLE_TIMEOUT_MS: env.int(50, 300_000, 10_000),
   /** Keep-alive connections per upstream service. */
@@ -41,7 +41,7 @@ export const configSchema = z.object({
    */
   CATALOG_CACHE_MAX_MS: env.int(0, 60_000, 1000),
   /** Requests per window per signed-in user, or per client address when anonymous. */
-  RATE_LIMIT_PER_MINUTE: env.int(1, 1_000_000, 600),
+  RATE_LIMIT_PER_MINUTE: env.int(1, 1_000_000),
   /** The stricter bucket of `/api/auth/*` (sign-up, sign-in, refresh), per client address. */
   AUTH_RATE_LIMIT_PER_MINUTE: env.int(1, 1_000_000, 60),
   /** Length of a rate-limit window; the `_PER_MINUTE` limits apply per window. */

@@ -8,7 +8,7 @@ export const configSchema = z.object({
   ...redisEnv,
   ...amqpEnv,
   ...tokenEnv,
-  PORT: env.port(3006),
+  PORT: env.port(),
   /** A connection that did not answer the previous ping by the next one is dropped. */
   WS_PING_INTERVAL_MS: env.int(50, 600_000, 30_000),
   /** Open WebSockets per user on one replica; one more is refused with 429. */

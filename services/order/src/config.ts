@@ -6,7 +6,7 @@ export const configSchema = z.object({
   ...dbEnv,
   ...amqpEnv,
   ...tokenEnv,
-  PORT: env.port(3004),
+  PORT: env.port(),
   PRODUCT_URL: env.url(),
   CART_URL: env.url(),
   /** Bound on each call to product or cart, so a slow dependency cannot hold a checkout. */

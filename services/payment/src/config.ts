@@ -6,7 +6,7 @@ export const configSchema = z
     ...commonEnv,
     ...dbEnv,
     ...amqpEnv,
-    PORT: env.port(3005),
+    PORT: env.port(),
     OUTBOX_INTERVAL_MS: env.int(50, 60_000, 1000),
     /**
      * Test only: holds each payment's transaction open this long before committing, so a test

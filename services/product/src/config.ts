@@ -48,7 +48,7 @@ export const configSchema = z
     ...tokenEnv,
     ...searchEnv,
     ...imageEnv,
-    PORT: env.port(3002),
+    PORT: env.port(),
     /** Fills an empty catalog with demo products (and their images) at start. */
     SEED_DEMO_CATALOG: env.bool(true),
     /** How long product reads stay in the Redis cache; every change invalidates them anyway. */

@@ -58,13 +58,17 @@ export function loadConfig<S extends z.ZodType>(
 }
 
 // Reusable pieces of service schemas. Env values are strings; these coerce and check them.
+// A key the platform model always renders (infra/src/model) has no fallback here: a value the
+// model stops sending fails the service's start instead of being silently replaced.
 export const env = {
   port: (fallback?: number) =>
     fallback === undefined
       ? z.coerce.number().int().min(0).max(65535)
       : z.coerce.number().int().min(0).max(65535).default(fallback),
-  int: (min: number, max: number, fallback: number) =>
-    z.coerce.number().int().min(min).max(max).default(fallback),
+  int: (min: number, max: number, fallback?: number) =>
+    fallback === undefined
+      ? z.coerce.number().int().min(min).max(max)
+      : z.coerce.number().int().min(min).max(max).default(fallback),
   bool: (fallback: boolean) =>
     z
       .enum(["true", "false", "1", "0"])
@@ -72,16 +76,14 @@ export const env = {
       .transform((v) => v === "true" || v === "1"),
   url: () => z.url({ protocol: /^(https?|redis|rediss|amqps?|wss?)$/ }),
   secret: () => z.string().min(1),
-  list: () =>
-    z
-      .string()
-      .default("")
-      .transform((v) =>
-        v
-          .split(",")
-          .map((x) => x.trim())
-          .filter(Boolean),
-      ),
+  /** Comma-separated; `required`: no fallback to the empty list. */
+  list: (required = false) =>
+    (required ? z.string() : z.string().default("")).transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
 };
 
 export const commonEnv = {
@@ -110,7 +112,7 @@ export const redisEnv = {
   REDIS_USERNAME: z.string().min(1).optional(),
   REDIS_PASSWORD: z.string().optional(),
   /** Prefix of every key this service writes; lets tests and environments share one Redis. */
-  REDIS_KEY_PREFIX: z.string().default("shopstream:"),
+  REDIS_KEY_PREFIX: z.string().min(1),
 };
 
 export const amqpEnv = {
@@ -118,7 +120,7 @@ export const amqpEnv = {
   AMQP_USER: z.string().min(1).default("guest"),
   AMQP_PASSWORD: z.string().min(1).default("guest"),
   AMQP_VHOST: z.string().min(1).default("/"),
-  AMQP_EXCHANGE: z.string().min(1).default("shopstream.events"),
+  AMQP_EXCHANGE: z.string().min(1),
   /** Prefix of every queue name; lets tests isolate their queues. */
   AMQP_QUEUE_PREFIX: z.string().default(""),
   /**
@@ -150,6 +152,6 @@ export const amqpEnv = {
 
 export const tokenEnv = {
   JWKS_URL: env.url(),
-  JWT_ISSUER: z.string().min(1).default("shopstream-auth"),
-  JWT_AUDIENCE: z.string().min(1).default("shopstream"),
+  JWT_ISSUER: z.string().min(1),
+  JWT_AUDIENCE: z.string().min(1),
 };
