@@ -1,10 +1,15 @@
+export { serviceSecrets } from "./app-services.js";
 export * from "./build.js";
 export * from "./canary.js";
+export * from "./constants.js";
+export { redisMaxMemoryMiB } from "./data-stores.js";
 export * from "./env.js";
 export * from "./files.js";
+export * from "./graph.js";
 export * from "./image-contracts.js";
 export * from "./images.js";
 export * from "./messaging.js";
+export * from "./naming.js";
 export * from "./oci.js";
 export * from "./platform.js";
 export * from "./repo.js";
