@@ -1,7 +1,7 @@
 import type { Broker } from "@shopstream/runtime";
 import { type RecordDeps, recordBusEvent } from "../../domain/record.js";
 
-/** `analytics.events` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
+/** `analytics.events` in MESSAGING (infra/src/model/constants.ts); a test keeps them equal. */
 export const ANALYTICS_EVENTS_QUEUE = { name: "analytics.events", bindings: ["#"] };
 
 export async function consumeAllEvents(broker: Broker, deps: RecordDeps): Promise<void> {

@@ -4,7 +4,7 @@ import type { Cart } from "../../domain/cart.js";
 import { ORDER_CREATED } from "../../domain/events.js";
 import { uuid } from "../http/schemas.js";
 
-/** The cart's queue, as MESSAGING in infra/src/model/platform.ts declares it. */
+/** The cart's queue, as MESSAGING in infra/src/model/constants.ts declares it. */
 export const ORDER_CREATED_QUEUE = { name: "cart.order-created", bindings: [ORDER_CREATED] };
 
 const orderCreated = z.object({

@@ -1,7 +1,7 @@
 import type { Broker } from "@shopstream/runtime";
 import { type NotifyDeps, notifyUser } from "../../domain/notify.js";
 
-/** `notification.events` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
+/** `notification.events` in MESSAGING (infra/src/model/constants.ts); a test keeps them equal. */
 export const NOTIFICATION_EVENTS_QUEUE = {
   name: "notification.events",
   bindings: ["order.*", "payment.*"],

@@ -2,7 +2,7 @@ import { type Broker, type EventEnvelope, parseEventData } from "@shopstream/run
 import { z } from "zod";
 import { applyPayment, applyRefund, type OrderDeps } from "../../domain/order-actions.js";
 
-/** `order.payment-events` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
+/** `order.payment-events` in MESSAGING (infra/src/model/constants.ts); a test keeps them equal. */
 export const PAYMENT_EVENTS_QUEUE = {
   name: "order.payment-events",
   bindings: ["payment.completed", "payment.failed", "payment.refunded"],

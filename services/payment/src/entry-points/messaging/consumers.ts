@@ -2,7 +2,7 @@ import { type Broker, type EventEnvelope, parseEventData } from "@shopstream/run
 import { z } from "zod";
 import { type ChargeDeps, cancelPayment, chargeOrder } from "../../domain/charge.js";
 
-/** `payment.order-created` in MESSAGING (infra/src/model/platform.ts); a test keeps them equal. */
+/** `payment.order-created` in MESSAGING (infra/src/model/constants.ts); a test keeps them equal. */
 export const ORDER_CREATED_QUEUE = { name: "payment.order-created", bindings: ["order.created"] };
 /** `payment.order-cancelled` in MESSAGING: voids or refunds the payment of a cancelled order. */
 export const ORDER_CANCELLED_QUEUE = { name: "payment.order-cancelled", bindings: ["order.cancelled"] };

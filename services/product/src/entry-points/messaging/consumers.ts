@@ -11,7 +11,7 @@ import type { Reservations } from "../../domain/reservations.js";
 import { type SyncStore, syncProduct } from "../../domain/search-sync.js";
 import { uuid } from "../http/schemas.js";
 
-/** The product service's queues, as MESSAGING in infra/src/model/platform.ts declares them. */
+/** The product service's queues, as MESSAGING in infra/src/model/constants.ts declares them. */
 export const STOCK_RELEASE_QUEUE = {
   name: "product.stock-release",
   bindings: [ORDER_PAYMENT_FAILED, ORDER_CANCELLED],
