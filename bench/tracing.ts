@@ -2,7 +2,7 @@
  * The bench's tracing mode (`BENCH_TRACING`), so the cost of tracing is measured, not guessed
  * (bench/README.md, "Tracing"):
  * - `off`: `OTEL_SDK_DISABLED=true`, no SDK loaded, no ids in the logs;
- * - `ids` (default, what `npm run dev` does): spans made, ids propagated and logged, nothing exported;
+ * - `ids` (default, what `npm run dev` does): non-recording spans, ids propagated and logged, nothing exported;
  * - `export`: every span exported over OTLP/HTTP to a local receiver that accepts and counts them,
  *   as Tempo would take them (the receiver's own cost is this process's, not the services').
  */
