@@ -8,6 +8,7 @@
 import { EVENT_SCHEMAS, EVENT_TYPES, type EventType, eventEnvelopeSchema } from "@shopstream/runtime";
 import { z } from "zod";
 import { MESSAGING } from "../../infra/src/model/index.js";
+import { withGenerated } from "../doc-markers.js";
 
 export const ASYNCAPI_FILE = "docs/asyncapi.json";
 
@@ -60,15 +61,18 @@ const queueBinding = (name: string) => ({
 
 const messageRef = (type: EventType) => ({ $ref: `#/components/messages/${type}` });
 
-export function asyncApiDocument(version: string) {
-  const publisherOf = (type: EventType) =>
-    Object.entries(MESSAGING.publishers).find(([, keys]) => keys.includes(type))?.[0];
+/** The one service that may publish `type` (MESSAGING.publishers). */
+function publisherOf(type: EventType): string {
+  const publisher = Object.entries(MESSAGING.publishers).find(([, keys]) => keys.includes(type))?.[0];
+  if (!publisher) throw new Error(`no service publishes ${type} (MESSAGING.publishers)`);
+  return publisher;
+}
 
+export function asyncApiDocument(version: string) {
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
   for (const type of EVENT_TYPES) {
     const publisher = publisherOf(type);
-    if (!publisher) throw new Error(`no service publishes ${type} (MESSAGING.publishers)`);
     channels[type] = {
       address: type,
       title: type,
@@ -166,8 +170,6 @@ export function renderEventsTable(): string {
       .map(([key, field]) => `\`${key}${(field as z.ZodType).safeParse(undefined).success ? "?" : ""}\``)
       .join(", ");
   };
-  const publisherOf = (type: EventType) =>
-    Object.entries(MESSAGING.publishers).find(([, keys]) => keys.includes(type))?.[0] ?? "";
   return [
     "| routing key | published by | consumed by (queue) | `data` (`?`: optional) |",
     "|---|---|---|---|",
@@ -177,9 +179,5 @@ export function renderEventsTable(): string {
 
 /** `doc` with its generated table replaced by the current one. */
 export function withEventsTable(doc: string): string {
-  const start = doc.indexOf(TABLE_START);
-  const end = doc.indexOf(TABLE_END);
-  if (start < 0 || end < start)
-    throw new Error(`${EVENTS_DOC} lacks the ${TABLE_START} … ${TABLE_END} markers`);
-  return `${doc.slice(0, start + TABLE_START.length)}\n${renderEventsTable()}\n${doc.slice(end)}`;
+  return withGenerated(doc, EVENTS_DOC, TABLE_START, TABLE_END, renderEventsTable());
 }
