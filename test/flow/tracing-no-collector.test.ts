@@ -45,6 +45,20 @@ describe("tracing without a collector", () => {
     span.end();
   });
 
+  it("gives a catalog read answered by the gateway's hot path the caller's trace id, in the gateway's log and in product's on a miss", async () => {
+    const product = await shop.createProduct({ stock: 2 });
+    const traceId = randomBytes(16).toString("hex");
+    const res = await shop.call(`/products/${product.id}`, {
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+    });
+    expect(res.status).toBe(200);
+    const requestId = res.headers.get("x-request-id");
+    const gateway = lines.find((l) => l.service === "gateway" && l.line.reqId === requestId);
+    expect(gateway?.line.trace_id).toBe(traceId);
+    expect(gateway?.line.span_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(lines.some((l) => l.service === "product" && l.line.trace_id === traceId)).toBe(true);
+  });
+
   it("gives a request without traceparent a trace id of its own, the same in each service it reaches", async () => {
     const buyer = await shop.newBuyer();
     lines.length = 0;

@@ -166,3 +166,73 @@ describe("one checkout is one trace", () => {
     expect(gateway.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
   });
 });
+
+describe("a cached catalog read (the gateway's hot path, traced by hand)", () => {
+  it("is one gateway SERVER span continuing the caller's trace, with product under it on a miss and alone on a hit", async () => {
+    const product = await shop.createProduct({ stock: 3 });
+    const path = `/products/${product.id}`;
+    const read = async () => {
+      const traceId = randomBytes(16).toString("hex");
+      const callerSpan = randomBytes(8).toString("hex");
+      const res = await shop.call(path, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
+      expect(res.status).toBe(200);
+      const gatewayServer = () =>
+        exporter
+          .getFinishedSpans()
+          .filter(
+            (s) =>
+              s.spanContext().traceId === traceId &&
+              s.kind === SpanKind.SERVER &&
+              attr(s, SERVICE) === "gateway",
+          );
+      await expect.poll(() => gatewayServer().length).toBeGreaterThan(0);
+      const inTrace = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+      return {
+        traceId,
+        callerSpan,
+        inTrace,
+        gateway: gatewayServer(),
+        requestId: res.headers.get("x-request-id"),
+      };
+    };
+
+    // The first read of a new product misses the gateway's cache and goes to product.
+    const miss = await read();
+    const names = miss.inTrace.map((s) => `${s.name} ${attr(s, SERVICE)}`).join("\n");
+    // Exactly one: the HTTP instrumentation does not make a second, unnamed one.
+    expect(miss.gateway, names).toHaveLength(1);
+    const gateway = miss.gateway[0]!;
+    expect(gateway.name).toBe("GET /api/products{/*rest}");
+    expect(parentId(gateway)).toBe(miss.callerSpan);
+    expect(attr(gateway, "http.route")).toBe("/api/products{/*rest}");
+    expect(attr(gateway, "http.response.status_code")).toBe(200);
+    await expect
+      .poll(() =>
+        exporter
+          .getFinishedSpans()
+          .find(
+            (s) =>
+              s.spanContext().traceId === miss.traceId &&
+              s.kind === SpanKind.SERVER &&
+              attr(s, SERVICE) === "product",
+          ),
+      )
+      .toBeDefined();
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === miss.traceId);
+    const productSpan = spans.find((s) => s.kind === SpanKind.SERVER && attr(s, SERVICE) === "product")!;
+    const call = spans.find((s) => s.spanContext().spanId === parentId(productSpan))!;
+    expect(call.kind).toBe(SpanKind.CLIENT);
+    expect(parentId(call)).toBe(gateway.spanContext().spanId);
+
+    // The same read again is answered from the cache: the gateway's span alone.
+    const hit = await read();
+    expect(hit.gateway).toHaveLength(1);
+    expect(parentId(hit.gateway[0]!)).toBe(hit.callerSpan);
+    expect(hit.inTrace.filter((s) => attr(s, SERVICE) === "product")).toEqual([]);
+
+    // Its log line carries the trace and the span.
+    const line = lines.find((l) => l.service === "gateway" && l.line.reqId === hit.requestId)?.line;
+    expect(line?.trace_id).toBe(hit.traceId);
+    expect(line?.span_id).toBe(hit.gateway[0]!.spanContext().spanId);
+  });
+});

@@ -99,6 +99,8 @@ export function observeRequest(
   req: IncomingMessage,
   res: ServerResponse,
   route: () => string,
+  /** Fields for the log line that the active context cannot give (`traceRequest`'s ids). */
+  fields?: Record<string, string | undefined>,
 ): void {
   const started = performance.now();
   let done = false;
@@ -127,6 +129,7 @@ export function observeRequest(
         res: { statusCode: status },
         responseTime: Math.round(ms),
         ...(finished ? {} : { aborted: true }),
+        ...fields,
       },
       `${req.method} ${path} ${status}`,
     );

@@ -13,7 +13,7 @@ import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createRedis, type Redis, type RedisConfig } from "./redis.js";
 import { internalGuard, loadServiceTokenConfig, type ServiceTokenSigner } from "./service-tokens.js";
-import { nameServer, startTracing, tracingSettings } from "./tracing.js";
+import { nameServer, startTracing, traceClaimedByHand, tracingSettings } from "./tracing.js";
 
 export interface ServiceContext<C> {
   name: string;
@@ -61,10 +61,14 @@ export interface ServiceParts {
   bodyLimit?: string;
   parseJson?: boolean;
   /**
-   * Sees every request before Express does, for a hot path that must not pay for the framework
-   * (the gateway's cached catalog reads); calls `next` to hand the request to Express.
+   * A hot path that must not pay for the framework (the gateway's cached catalog reads): the
+   * requests `claims` accepts go to `handle` instead of Express, and skip the HTTP
+   * instrumentation too; `handle` traces them itself (`traceRequest`).
    */
-  front?: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+  front?: {
+    claims(req: IncomingMessage): boolean;
+    handle(req: IncomingMessage, res: ServerResponse): void;
+  };
 }
 
 export interface ServiceDefinition<S extends z.ZodType> {
@@ -209,8 +213,11 @@ export async function startService<S extends z.ZodType>(
   });
   dependencyGauge(metrics, parts.readiness, parts.degradable ?? {});
   const front = parts.front;
-  const server = createServer(front ? (req, res) => front(req, res, () => app(req, res)) : app);
+  const server = createServer(
+    front ? (req, res) => (front.claims(req) ? front.handle(req, res) : app(req, res)) : app,
+  );
   nameServer(server, definition.name);
+  if (front) traceClaimedByHand(server, front.claims);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? config.PORT ?? 0, options.host ?? config.HOST ?? "0.0.0.0", () => {

@@ -1,4 +1,5 @@
-import type { Server } from "node:http";
+import { EventEmitter } from "node:events";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import {
   type Attributes,
   context,
@@ -113,6 +114,76 @@ export function serviceOfSocket(socket: unknown): string | undefined {
 }
 
 export const SERVICE_ATTRIBUTE = "shopstream.service";
+
+// --- requests a service answers before Express, traced by hand ---
+
+/**
+ * Requests `claims` accepts reach `server`'s request listener without the HTTP instrumentation,
+ * which patches `http.Server.prototype.emit` and, for every request, even one it ignores, runs
+ * it in a new context and rebinds the request's and the response's event emitters. The listener
+ * traces them itself with `traceRequest`. For the gateway's cached catalog reads that per-request
+ * work cost more than the rest of the answer (bench/README.md, "Tracing").
+ */
+export function traceClaimedByHand(server: Server, claims: (req: IncomingMessage) => boolean): void {
+  const plainEmit = EventEmitter.prototype.emit;
+  server.emit = function emit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "request" && installed && claims(args[0] as IncomingMessage))
+      return plainEmit.apply(this, [event, ...args]);
+    // Looked up per call: the instrumentation may patch the prototype after this server exists.
+    return (Object.getPrototypeOf(this) as Server).emit.apply(this, [event, ...args] as never);
+  } as Server["emit"];
+}
+
+/** A request's trace as its handler needs it: the ids for its log line, and its context. */
+export interface RequestTrace {
+  /** `trace_id` and `span_id` for the request's log line (empty without tracing). */
+  readonly fields: { trace_id?: string; span_id?: string };
+  /** Runs `fn` in the span's context: client calls made in it continue the trace. */
+  run<T>(fn: () => T): T;
+}
+
+const UNTRACED_REQUEST: RequestTrace = { fields: {}, run: (fn) => fn() };
+
+/**
+ * The SERVER span of a request claimed by `traceClaimedByHand`, made with the API: it continues
+ * the caller's `traceparent` and obeys the installed sampler like the instrumentation's spans.
+ * Attributes are set, and the span ended when the response closes, only when it is recorded
+ * (a collector is configured and the trace sampled); otherwise it costs a sampling decision and
+ * two ids, which still reach the log line and, through `run`, the upstream call.
+ */
+export function traceRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  service: string | undefined,
+): RequestTrace {
+  if (!installed) return UNTRACED_REQUEST;
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const method = req.method ?? "GET";
+  const span = tracer().startSpan(`${method} ${route}`, { kind: SpanKind.SERVER }, parent);
+  if (span.isRecording()) {
+    // The instrumentation's stable HTTP semantic conventions, for the same queries in Tempo.
+    span.setAttributes({
+      "http.request.method": method,
+      "url.scheme": "http",
+      "url.path": (req.url ?? "").split("?", 1)[0]!,
+      "http.route": route,
+      ...(service ? { [SERVICE_ATTRIBUTE]: service } : {}),
+      ...(req.socket.remoteAddress ? { "network.peer.address": req.socket.remoteAddress } : {}),
+    });
+    // The proxied answers already carry ten "close" listeners (stream pipeline, request log).
+    res.setMaxListeners(res.getMaxListeners() + 1);
+    res.once("close", () => {
+      const status = res.headersSent ? res.statusCode : 499;
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+  }
+  const { traceId, spanId } = span.spanContext();
+  const ctx = trace.setSpan(parent, span);
+  return { fields: { trace_id: traceId, span_id: spanId }, run: (fn) => context.with(ctx, fn) };
+}
 
 // --- logs ---
 

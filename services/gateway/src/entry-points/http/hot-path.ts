@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpError, type Logger, type Metrics, observeRequest, tooManyRequests } from "@shopstream/runtime";
+import {
+  HttpError,
+  type Logger,
+  type Metrics,
+  observeRequest,
+  tooManyRequests,
+  traceRequest,
+} from "@shopstream/runtime";
 import type { RateLimits } from "../../domain/ports.js";
 import { checkPath, resolveRoute } from "../../domain/routes.js";
 import {
@@ -13,8 +20,9 @@ import {
 import { sendProblem } from "./problems.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** The histogram label Express gives the same requests, so both paths count as one route. */
-const ROUTE = () => "/api/products{/*rest}";
+/** The route Express gives the same requests, so both paths count (and are named) as one. */
+const ROUTE_NAME = "/api/products{/*rest}";
+const ROUTE = () => ROUTE_NAME;
 
 /**
  * Anonymous catalog reads (`GET|HEAD /api/products`, `/api/products/:id`, `/api/products/categories`
@@ -22,6 +30,8 @@ const ROUTE = () => "/api/products{/*rest}";
  * headers, the `api` rate limit, then the catalog cache or the product service. They get exactly
  * what the Express path would give them (same headers, limits, log line and metrics) without its
  * routing, middleware chain and request decoration. Anything else goes to Express unchanged.
+ * They skip the HTTP instrumentation as well: each gets its SERVER span from `traceRequest`,
+ * which costs a sampling decision and two ids unless the span is recorded.
  */
 export function catalogHotPath(
   deps: Pick<ApiDeps, "proxies" | "catalog" | "bodyLimits" | "timeouts"> & {
@@ -31,7 +41,7 @@ export function catalogHotPath(
     /** The client's address, as Express's `req.ip` would give it (TRUST_PROXY). */
     clientOf: (req: IncomingMessage) => string;
   },
-): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+): { claims(req: IncomingMessage): boolean; handle(req: IncomingMessage, res: ServerResponse): void } {
   const { logger, metrics, rateLimits } = deps;
 
   const eligible = (req: IncomingMessage): boolean => {
@@ -46,13 +56,13 @@ export function catalogHotPath(
     return verdict.ok && verdict.segments.length <= 3 && verdict.segments[1] === "products";
   };
 
-  return (req, res, next) => {
-    if (!eligible(req)) return next();
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const traced = traceRequest(req, res, ROUTE_NAME, "gateway");
     const incoming = req.headers["x-request-id"];
     const requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     req.headers["x-request-id"] = requestId;
     res.setHeader("X-Request-Id", requestId);
-    observeRequest(logger, metrics, req, res, ROUTE);
+    observeRequest(logger, metrics, req, res, ROUTE, traced.fields);
     setSecurityHeaders(res);
 
     const url = req.url!;
@@ -73,10 +83,10 @@ export function catalogHotPath(
           );
           return;
         }
-        dispatch(deps, req, res, route, forwardOptions(deps, route, url));
+        traced.run(() => dispatch(deps, req, res, route, forwardOptions(deps, route, url)));
       })
       .catch((err: unknown) => {
-        logger.error({ err, requestId }, "catalog hot path failed");
+        logger.error({ err, requestId, ...traced.fields }, "catalog hot path failed");
         sendProblem(
           req,
           res,
@@ -84,4 +94,5 @@ export function catalogHotPath(
         );
       });
   };
+  return { claims: eligible, handle };
 }
