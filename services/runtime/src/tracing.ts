@@ -138,7 +138,10 @@ export function traceClaimedByHand(server: Server, claims: (req: IncomingMessage
 export interface RequestTrace {
   /** `trace_id` and `span_id` for the request's log line (empty without tracing). */
   readonly fields: { trace_id?: string; span_id?: string };
-  /** Runs `fn` in the span's context: client calls made in it continue the trace. */
+  /**
+   * Runs `fn` in the span's context: client calls made in it (and in the promises it chains)
+   * continue the trace, and lines logged there carry the span's ids.
+   */
   run<T>(fn: () => T): T;
 }
 

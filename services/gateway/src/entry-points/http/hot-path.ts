@@ -67,32 +67,36 @@ export function catalogHotPath(
 
     const url = req.url!;
     const route = resolveRoute(req.method!, url.slice("/api".length).split("?", 1)[0]!)!;
-    rateLimits
-      .take([{ bucket: "api", key: `ip:${deps.clientOf(req)}` }])
-      .then((decision) => {
-        if (decision.kind !== "unknown") {
-          const headers = rateLimitHeaders(decision.buckets);
-          res.setHeader("RateLimit-Policy", headers["RateLimit-Policy"]!);
-          res.setHeader("RateLimit", headers.RateLimit!);
-        }
-        if (decision.kind === "limited") {
+    // The whole read in its span's context, from the rate-limit lookup on: the lines it logs (a
+    // Redis outage's warning) carry this request's ids, as they do on the Express path.
+    traced.run(() =>
+      rateLimits
+        .take([{ bucket: "api", key: `ip:${deps.clientOf(req)}` }])
+        .then((decision) => {
+          if (decision.kind !== "unknown") {
+            const headers = rateLimitHeaders(decision.buckets);
+            res.setHeader("RateLimit-Policy", headers["RateLimit-Policy"]!);
+            res.setHeader("RateLimit", headers.RateLimit!);
+          }
+          if (decision.kind === "limited") {
+            sendProblem(
+              req,
+              res,
+              tooManyRequests("Too many requests; slow down and retry later", decision.retryAfterSeconds),
+            );
+            return;
+          }
+          dispatch(deps, req, res, route, forwardOptions(deps, route, url));
+        })
+        .catch((err: unknown) => {
+          logger.error({ err, requestId }, "catalog hot path failed");
           sendProblem(
             req,
             res,
-            tooManyRequests("Too many requests; slow down and retry later", decision.retryAfterSeconds),
+            new HttpError(500, "Internal Server Error", "Something went wrong on our side"),
           );
-          return;
-        }
-        traced.run(() => dispatch(deps, req, res, route, forwardOptions(deps, route, url)));
-      })
-      .catch((err: unknown) => {
-        logger.error({ err, requestId, ...traced.fields }, "catalog hot path failed");
-        sendProblem(
-          req,
-          res,
-          new HttpError(500, "Internal Server Error", "Something went wrong on our side"),
-        );
-      });
+        }),
+    );
   };
   return { claims: eligible, handle };
 }
