@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { pipeline, Transform } from "node:stream";
@@ -359,7 +360,10 @@ export function createUpstreamProxy(options: {
               }
             });
           }
-          pipeline(answer.body, res, (err) => {
+          // Bound to this request's context: the callback runs from the event of whichever stream
+          // ends first, and the upstream socket's events run in the context of the request that
+          // opened the pooled connection, whose trace the "cut off" warning would otherwise name.
+          const ended = AsyncResource.bind((err: NodeJS.ErrnoException | null) => {
             state = "done";
             if (err) {
               if (!res.writableFinished) res.destroy();
@@ -384,6 +388,7 @@ export function createUpstreamProxy(options: {
                 : undefined,
             );
           });
+          pipeline(answer.body, res, ended);
         },
         (err: Error & { code?: string }) => {
           clearTimeout(timer);
