@@ -192,14 +192,20 @@ export async function startWebSocketUpstream() {
 }
 
 /**
- * A TCP relay in front of Redis that a test can cut, or hold: while held, what the gateway sends
- * to Redis waits in the relay (its rate-limit lookups stay pending) until `release`.
+ * A TCP relay in front of Redis that a test can cut, refuse for a while, or hold: while held,
+ * what the gateway sends to Redis waits in the relay (its rate-limit lookups stay pending) until
+ * `release`.
  */
 export async function startRedisRelay() {
   const target = new URL(TEST_INFRA.redisUrl);
   const sockets = new Set<Socket>();
   let held: { to: Socket; chunk: Buffer }[] | undefined;
+  let refusing = false;
   const server = createTcpServer((inbound) => {
+    if (refusing) {
+      inbound.destroy();
+      return;
+    }
     const outbound = tcpConnect(Number(target.port || 6379), target.hostname);
     sockets.add(inbound);
     sockets.add(outbound);
@@ -234,6 +240,15 @@ export async function startRedisRelay() {
       const pending = held ?? [];
       held = undefined;
       for (const { to, chunk } of pending) to.write(chunk);
+    },
+    /** Drops every connection and refuses new ones until `restore` (Redis is away for a while). */
+    refuse() {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    restore() {
+      refusing = false;
     },
     cut: () =>
       new Promise<void>((resolve) => {
