@@ -4,8 +4,9 @@ import { TEST_INFRA } from "../support/infra.js";
 import { type Shop, startShop } from "./shop.js";
 import { startTcpProxy } from "./tcp-proxy.js";
 
-// Every service that uses Redis reaches it through a proxy the test can cut: Redis is away for
-// the whole shop, the other stores stay.
+// Every service that uses Redis reaches it through a proxy the test can cut, on both instances
+// (the main one and the catalog cache's, which the one Redis of the tests plays): Redis is away
+// for the whole shop, the other stores stay. test/flow/cache-outage.test.ts cuts the cache's alone.
 
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
 let shop: Shop;
@@ -17,7 +18,7 @@ beforeAll(async () => {
   shop = await startShop({
     label: "redis-outage",
     env: {
-      gateway: viaProxy,
+      gateway: { ...viaProxy, CATALOG_REDIS_URL: proxy.urlAs("redis") },
       auth: viaProxy,
       product: viaProxy,
       cart: viaProxy,
