@@ -65,6 +65,7 @@ it("answers the catalog with 200 and current data while Redis is away, and the g
   expect(health.status).toBe(200);
   expect(health.body.status).toBe("degraded");
   expect(health.body.dependencies.redis).not.toBe("ok");
+  expect(health.body.dependencies["catalog changes"]).not.toBe("ok");
   expect(await redisUp("gateway")).toBe(0);
   expect(await redisUp("product")).toBe(0);
 
@@ -89,6 +90,12 @@ it("answers the catalog with 200 and current data while Redis is away, and the g
   proxy.restore();
   await expect
     .poll(async () => (await probe("gateway", "/health")).body.dependencies?.redis, { timeout: 15_000 })
+    .toBe("ok");
+  // The subscription to product's changes is made again on the new connection.
+  await expect
+    .poll(async () => (await probe("gateway", "/health")).body.dependencies?.["catalog changes"], {
+      timeout: 15_000,
+    })
     .toBe("ok");
   await expect.poll(async () => (await probe("cart", "/ready")).status, { timeout: 15_000 }).toBe(200);
   expect((await shop.call(`/products/${product.id}`)).body.priceCents).toBe(1500);
