@@ -126,9 +126,9 @@ function rights(platform: Platform, w: Workload): string[] {
     out.push(
       `RabbitMQ user ${w.broker.user}: reads ${w.broker.queues.join(", ") || "nothing"}; publishes ${w.broker.publishes.join(", ") || "nothing"}`,
     );
-  if (w.redis)
+  for (const r of w.redis ?? [])
     out.push(
-      `Redis user ${w.redis.user}: keys ${w.redis.keys.map((k) => `${k}:*`).join(", ")}${w.redis.channels.length ? `; channels ${w.redis.channels.join(", ")}` : ""}`,
+      `Redis user ${r.user} on ${r.instance}: keys ${r.keys.map((k) => `${k}:*`).join(", ") || "none"}${r.channels.length ? `; channels ${r.channels.join(", ")}` : ""}`,
     );
   for (const db of w.databases) out.push(`MariaDB: database ${db.name}, user ${db.user}`);
   const calls = platform.workloads.flatMap((callee) =>

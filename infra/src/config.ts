@@ -131,7 +131,7 @@ const schema = z
           ),
           debugPorts: doc(
             bool(false),
-            "`true` also publishes the data stores (MariaDB 3306, Redis 6379, RabbitMQ 5672, Elasticsearch 9200, MinIO 9000) on 127.0.0.1 for debugging (one host only), through an extra non-internal `debug` network they join (which also gives them a route out); otherwise only Traefik publishes ports.",
+            "`true` also publishes the data stores (MariaDB 3306, Redis 6379, the catalog cache's Redis 6380, RabbitMQ 5672, Elasticsearch 9200, MinIO 9000) on 127.0.0.1 for debugging (one host only), through an extra non-internal `debug` network they join (which also gives them a route out); otherwise only Traefik publishes ports.",
           ),
         },
         { error: 'must be an object such as {"swarm": false}' },

@@ -139,7 +139,7 @@ export interface ContainerInfo {
   Id: string;
   Name: string;
   State: ContainerState;
-  Config: { User: string; Labels: Record<string, string> };
+  Config: { User: string; Labels: Record<string, string>; Env?: string[] };
   HostConfig: Record<string, unknown>;
   /** The `json-file` log on the engine's host. */
   LogPath?: string;

@@ -400,10 +400,51 @@ async function checkFacts(resources: RecordedResource[], created: Map<string, st
     }
   }
   problems.push(...(await logLineProblems(resources, created)));
+  problems.push(...(await dependencyProblems(created)));
   if (problems.length)
     throw new Error(`the running stack contradicts the program:\n  ${problems.join("\n  ")}`);
   log("every mounted secret and config file is read-only to its workload; every volume writable by it");
   log("every container's log lines carry the labels Promtail's pipeline reads from them");
+  log("every service reaches every dependency it has (its /health says ok)");
+}
+
+/**
+ * Every app service reaches all it depends on, degradable dependencies included (its `/health`
+ * lists them all `ok`): the networks, ports, users and ACL files the program gives it fit
+ * together, the catalog cache's Redis included, which only a degradable check would miss.
+ * Asked from inside each container (the images' bash); a connection made in the background has
+ * a minute to be made.
+ */
+async function dependencyProblems(created: Map<string, string>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [name, id] of created) {
+    const info = await inspect(id);
+    if (!info.State.Running || info.Config.Labels["com.shopstream.tier"] !== "app") continue;
+    const port = info.Config.Env?.find((e) => e.startsWith("PORT="))?.slice("PORT=".length);
+    if (!port) continue; // the storefront: static files, no dependency
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const probe = await execIn(id, [
+        "bash",
+        "-c",
+        `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /health HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && cat <&3`,
+      ]);
+      const body = probe.output.slice(probe.output.indexOf("{")).trim();
+      let status: unknown;
+      try {
+        status = (JSON.parse(body) as { status?: unknown }).status;
+      } catch {
+        status = undefined;
+      }
+      if (status === "ok") break;
+      if (Date.now() > deadline) {
+        problems.push(`${name}: /health answers ${body || probe.output.trim()}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  return problems;
 }
 
 /**

@@ -4,8 +4,9 @@ import { TEST_INFRA } from "../support/infra.js";
 import { type Shop, startShop } from "./shop.js";
 import { startTcpProxy } from "./tcp-proxy.js";
 
-// Every service that uses Redis reaches it through a proxy the test can cut: Redis is away for
-// the whole shop, the other stores stay.
+// Every service that uses Redis reaches it through a proxy the test can cut, on both instances
+// (the main one and the catalog cache's, which the one Redis of the tests plays): Redis is away
+// for the whole shop, the other stores stay. test/flow/cache-outage.test.ts cuts the cache's alone.
 
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
 let shop: Shop;
@@ -17,7 +18,7 @@ beforeAll(async () => {
   shop = await startShop({
     label: "redis-outage",
     env: {
-      gateway: viaProxy,
+      gateway: { ...viaProxy, CATALOG_REDIS_URL: proxy.urlAs("redis") },
       auth: viaProxy,
       product: viaProxy,
       cart: viaProxy,
@@ -64,6 +65,7 @@ it("answers the catalog with 200 and current data while Redis is away, and the g
   expect(health.status).toBe(200);
   expect(health.body.status).toBe("degraded");
   expect(health.body.dependencies.redis).not.toBe("ok");
+  expect(health.body.dependencies["catalog changes"]).not.toBe("ok");
   expect(await redisUp("gateway")).toBe(0);
   expect(await redisUp("product")).toBe(0);
 
@@ -88,6 +90,12 @@ it("answers the catalog with 200 and current data while Redis is away, and the g
   proxy.restore();
   await expect
     .poll(async () => (await probe("gateway", "/health")).body.dependencies?.redis, { timeout: 15_000 })
+    .toBe("ok");
+  // The subscription to product's changes is made again on the new connection.
+  await expect
+    .poll(async () => (await probe("gateway", "/health")).body.dependencies?.["catalog changes"], {
+      timeout: 15_000,
+    })
     .toBe("ok");
   await expect.poll(async () => (await probe("cart", "/ready")).status, { timeout: 15_000 }).toBe(200);
   expect((await shop.call(`/products/${product.id}`)).body.priceCents).toBe(1500);

@@ -68,6 +68,10 @@ describe("catalog reads through the gateway's cache", () => {
   });
 
   it("shows a change made behind the gateway's back on the next read after the change is announced", async () => {
+    // The gateway subscribes to product's announcements in the background: once it says so.
+    await expect
+      .poll(async () => (await api(`${gw}/health`)).body.dependencies?.["catalog changes"])
+      .toBe("ok");
     const before = await api(`${gw}/api/products/${productId}`);
     await api(`${gw}/api/products?limit=20`);
     expect(await metric("shopstream_gateway_catalog_cache_entries")).toBeGreaterThan(0);

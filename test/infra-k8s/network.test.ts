@@ -97,7 +97,7 @@ function reaches(from: string, to: string, port: number): boolean {
 }
 
 const portOf = (workload: string) => pods.get(workload)!.ports[0]!;
-const DATA_STORES = ["mariadb", "redis", "rabbitmq", "minio", "elasticsearch"];
+const DATA_STORES = ["mariadb", "redis", "redis-cache", "rabbitmq", "minio", "elasticsearch"];
 
 describe("NetworkPolicies derived from the model's networks", () => {
   it("deny everything by default in every namespace of the platform, then allow DNS to kube-system", () => {
@@ -144,6 +144,22 @@ describe("NetworkPolicies derived from the model's networks", () => {
     expect(reaches("order", "elasticsearch", 9200)).toBe(false);
     expect(reaches("gateway", "rabbitmq", 5672)).toBe(false);
     expect(reaches("grafana", "mariadb", 3306)).toBe(false);
+  });
+
+  it("let only product and the gateway reach the catalog cache's Redis, and product no other Redis", () => {
+    const users = platform.workloads
+      .filter((w) => w.redis?.some((r) => r.instance === "redis-cache"))
+      .map((w) => w.name);
+    expect(users.sort()).toEqual(["gateway", "product"]);
+    for (const pod of pods.values()) {
+      if (pod.workload === "redis-cache") continue;
+      expect(reaches(pod.workload, "redis-cache", portOf("redis-cache")), pod.workload).toBe(
+        users.includes(pod.workload),
+      );
+    }
+    expect(portOf("redis-cache")).toBe(6380);
+    expect(reaches("product", "redis", 6379)).toBe(false);
+    expect(reaches("gateway", "redis", 6379)).toBe(true);
   });
 
   it("let the gateway reach the services it routes to, and no service call the gateway back", () => {

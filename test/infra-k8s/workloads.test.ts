@@ -291,7 +291,7 @@ describe("secrets, config files and images on Kubernetes", () => {
       expect(run.secretValues, name).toContain(secret(name).inputs.stringData.value);
     }
     // Files derived from secrets (a password hash, a users file) travel as Secrets too.
-    for (const name of ["redis-acl", "rabbitmq-definitions", "traefik-users"]) {
+    for (const name of ["redis-acl", "redis-cache-acl", "rabbitmq-definitions", "traefik-users"]) {
       expect(secret(name).secretInputs, name).toContain("stringData");
       expect(Object.keys(secret(name).inputs.stringData), name).toEqual([name]);
     }

@@ -127,13 +127,19 @@ describe("a canary of the gateway on one Docker host", () => {
     );
   });
 
-  it("shares the stable's Redis user instead of declaring a second one", () => {
+  it("shares the stable's Redis users instead of declaring second ones", () => {
     const second = envOf(containerOf(run, "gateway-canary"));
     expect(second.REDIS_USERNAME).toBe("shopstream-gateway");
     expect(second.REDIS_PASSWORD_FILE).toBe("/run/secrets/redis-password-gateway");
-    expect(run.ofType(TYPES.password).filter((p) => p.name.includes("redis-password-gateway"))).toHaveLength(
-      1,
-    );
+    // The catalog cache's instance too: the same subscribe-only user.
+    expect(second.CATALOG_REDIS_USERNAME).toBe("shopstream-gateway-cache");
+    expect(second.CATALOG_REDIS_PASSWORD_FILE).toBe("/run/secrets/redis-password-gateway-cache");
+    const passwords = run.ofType(TYPES.password).map((p) => p.name);
+    for (const secret of ["redis-password-gateway", "redis-password-gateway-cache"])
+      expect(
+        passwords.filter((n) => n.endsWith(secret)),
+        secret,
+      ).toHaveLength(1);
   });
 
   it("promotes with weight 100 and rolls back with weight 0: one route, the canary still running", async () => {

@@ -154,7 +154,7 @@ describe("generated configuration files", () => {
 
   it("gives each Redis user of a service only the SHA-256 of its password, its keys and its commands", () => {
     const { platform } = context();
-    const acl = redisAcl(platform, passwords(platform));
+    const acl = redisAcl(platform, "redis", passwords(platform));
     const lines = acl.trim().split("\n");
     expect(lines[0]).toBe("user default off resetkeys resetchannels -@all");
     const cart = lines.find((l) => l.startsWith("user shopstream-cart "))!;
@@ -165,11 +165,30 @@ describe("generated configuration files", () => {
     expect(lines.find((l) => l.startsWith("user shopstream-notification "))).toContain(
       "resetchannels &shopstream:notification:push",
     );
+    // Every service that keeps something in the main Redis, and nobody else: product, whose only
+    // Redis use is the catalog cache, has no user there.
     expect(lines.map((l) => l.split(" ")[1]).sort()).toEqual(
-      ["default", ...platform.workloads.filter((w) => w.redis).map((w) => `shopstream-${w.name}`)].sort(),
+      [
+        "default",
+        ...["gateway", "auth", "cart", "notification", "analytics"].map((s) => `shopstream-${s}`),
+      ].sort(),
     );
     // The order service keeps nothing in Redis: it gets no user at all.
     expect(platform.workloads.find((w) => w.name === "order")?.redis).toBeUndefined();
+  });
+
+  it("gives the cache instance its own ACL: product's cache user and the gateway's subscribe-only user", () => {
+    const { platform } = context();
+    const acl = redisAcl(platform, "redis-cache", passwords(platform));
+    const lines = acl.trim().split("\n");
+    const sha = (secret: string) => createHash("sha256").update(`pw-${secret}`).digest("hex");
+    expect(lines).toEqual([
+      "user default off resetkeys resetchannels -@all",
+      `user shopstream-gateway-cache reset on #${sha("redis-password-gateway-cache")} resetchannels &shopstream:catalog:changed -@all +subscribe +unsubscribe`,
+      `user shopstream-product-cache reset on #${sha("redis-password-product-cache")} ~shopstream:catalog:* resetchannels &shopstream:catalog:changed -@all +ping +mget +set +multi +incr +publish +exec`,
+    ]);
+    // The catalog channel is on the cache instance only: no user of the main one may use it.
+    expect(redisAcl(platform, "redis", passwords(platform))).not.toContain("catalog");
   });
 
   it("routes every public route of the model to a real port of its workload", () => {

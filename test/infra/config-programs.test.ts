@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp from "amqplib";
 import * as mariadb from "mariadb";
-import { createClient } from "redis";
+import { createClient, RESP_TYPES } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, platformSettings } from "../../infra/src/config.js";
 import {
@@ -30,7 +30,14 @@ import {
   renderSecretFiles,
   servicePasswordSecrets,
 } from "../../infra/src/config-files/index.js";
-import { brokerNames, buildPlatform, containerResolver, SECRETS_DIR } from "../../infra/src/model/index.js";
+import {
+  brokerNames,
+  buildPlatform,
+  containerResolver,
+  type RedisAccess,
+  type RedisInstance,
+  SECRETS_DIR,
+} from "../../infra/src/model/index.js";
 import { expectEveryBrokerUser } from "../support/broker-access.js";
 import { freePort, need, portOpen, run } from "./programs.js";
 
@@ -108,46 +115,92 @@ describe("Prometheus and Alertmanager read the generated files", () => {
   });
 });
 
-describe("Redis started on the generated ACL", () => {
-  let server: ChildProcess | undefined;
-  let port = 0;
-  const acl = secrets["redis-acl"]!;
+/** A throwaway redis-server on its own port, on an instance's generated arguments and ACL file. */
+async function startRedis(
+  instance: RedisInstance,
+  /** Argument values to use instead of the generated ones, by option. */
+  instead: Record<string, string> = {},
+  /** ACL lines of the test's own after the generated ones (an observer). */
+  extraUsers: string[] = [],
+): Promise<{ server: ChildProcess; port: number }> {
+  const port = await freePort();
+  const data = join(dir, instance);
+  execFileSync("mkdir", ["-p", data]);
+  const aclFile = `${instance}-acl`;
+  const aclPath = join(data, "redis.acl");
+  writeFileSync(aclPath, [secrets[aclFile]!, ...extraUsers.map((l) => `${l}\n`)].join(""));
+  // The workload's own arguments, with the data dir and the ACL path of this scratch folder.
+  const args = workloadArgs(instance)
+    .slice(1)
+    .map((a, i, all) => instead[all[i - 1] ?? ""] ?? a)
+    .map((a) => (a === "/data" ? data : a === mountPathOf(platform, aclFile) ? aclPath : a));
+  const server = spawn("redis-server", [...args, "--port", String(port), "--bind", "127.0.0.1"], {
+    stdio: "ignore",
+    cwd: data,
+  });
+  // Wait for the state the start caused: the port answering.
+  await portOpen(port, `redis-server on the generated ${aclFile}`, 10_000, () => server.exitCode === null);
+  return { server, port };
+}
+
+/** Every enabled user an ACL file defines, with the generator input whose SHA-256 it holds. */
+const aclUsers = (acl: string) =>
+  acl
+    .split("\n")
+    .filter((l) => l.startsWith("user ") && l.split(" ").includes("on"))
+    .map((l) => {
+      const name = l.split(" ")[1]!;
+      const hash = /#([0-9a-f]{64})/.exec(l)?.[1];
+      const secret = candidates.find((c) => sha256(c) === hash);
+      if (!secret) throw new Error(`the ACL's user ${name} has no password among the generator's inputs`);
+      return { name, secret };
+    });
+
+/** The model's Redis users on one instance, with the service they belong to. */
+const accessOn = (instance: RedisInstance) =>
+  platform.workloads.flatMap((w) =>
+    (w.redis ?? []).filter((r) => r.instance === instance).map((access) => ({ service: w.name, access })),
+  );
+
+const KiB = 1024;
+const OBSERVER = { user: "config-check-observer", password: password("observer") };
+
+describe("Redis started on the generated arguments and ACL files", () => {
+  let main: { server: ChildProcess; port: number } | undefined;
+  let cache: { server: ChildProcess; port: number } | undefined;
+  const clients: { isOpen: boolean; destroy(): void }[] = [];
+  /** A connected client of `access`'s user on the server at `port`. */
+  const as = async (port: number, access: RedisAccess) => {
+    const c = createClient({
+      url: `redis://127.0.0.1:${port}`,
+      username: access.user,
+      password: password(access.passwordSecret),
+      socket: { reconnectStrategy: false },
+    });
+    c.on("error", () => undefined);
+    clients.push(c);
+    await c.connect();
+    return c;
+  };
+  const serviceAccess = (service: string, instance: RedisInstance) =>
+    accessOn(instance).find((u) => u.service === service)!.access;
 
   beforeAll(async () => {
     need("redis-server", "redis-server");
-    port = await freePort();
-    const aclPath = join(dir, "redis.acl");
-    writeFileSync(aclPath, acl);
-    const redis = workloadArgs("redis");
-    // The workload's own arguments, with the data dir and the ACL path of this scratch folder.
-    const args = redis
-      .slice(1)
-      .map((a) => (a === "/data" ? dir : a === mountPathOf(platform, "redis-acl") ? aclPath : a));
-    server = spawn("redis-server", [...args, "--port", String(port), "--bind", "127.0.0.1", "--save", ""], {
-      stdio: "ignore",
-    });
-    // Wait for the state the start caused: the port answering.
-    const started = server;
-    await portOpen(port, "redis-server on the generated ACL", 10_000, () => started.exitCode === null);
+    // The main instance at a cap of 8 MB instead of its generated one, so that filling it (the
+    // last test) appends 8 MB to its AOF rather than the full cap: the cap's size is checked on
+    // the arguments. Everything else as generated (AOF on; no RDB snapshot in the scratch folder).
+    main = await startRedis("redis", { "--maxmemory": "8mb" });
+    // The cache instance exactly as generated, plus an observer of the test's own that reads
+    // what the services' users may not (eviction counts, a key's idle time).
+    cache = await startRedis("redis-cache", {}, [`user ${OBSERVER.user} on >${OBSERVER.password} ~* +@all`]);
   });
-  afterAll(() => {
-    server?.kill("SIGTERM");
+  afterAll(async () => {
+    for (const c of clients) if (c.isOpen) c.destroy();
+    await Promise.all([stop(main?.server), stop(cache?.server)]);
   });
 
-  /** Every enabled user the generated ACL defines, with the generator input whose SHA-256 it holds. */
-  const users = () =>
-    acl
-      .split("\n")
-      .filter((l) => l.startsWith("user ") && l.split(" ").includes("on"))
-      .map((l) => {
-        const name = l.split(" ")[1]!;
-        const hash = /#([0-9a-f]{64})/.exec(l)?.[1];
-        const secret = candidates.find((c) => sha256(c) === hash);
-        if (!secret) throw new Error(`the ACL's user ${name} has no password among the generator's inputs`);
-        return { name, secret };
-      });
-
-  it("runs with a memory cap below the container's limit and evicts nothing (carts and sessions stay)", async () => {
+  it("runs the main instance with a memory cap below the container's limit, evicting nothing (carts and sessions stay)", () => {
     const args = workloadArgs("redis");
     const limit = platform.workloads.find((w) => w.name === "redis")!.resources.memoryMiB;
     const cap = args[args.indexOf("--maxmemory") + 1]!;
@@ -157,76 +210,225 @@ describe("Redis started on the generated ACL", () => {
     expect(args[args.indexOf("--maxmemory-policy") + 1]).toBe("noeviction");
   });
 
-  it("lets every user of the ACL in with its password, and no one without", async () => {
-    expect(users().map((u) => u.name)).toEqual(
-      platform.workloads.filter((w) => w.redis).map((w) => w.redis!.user),
-    );
-    for (const { name: user, secret } of users()) {
-      const c = createClient({ url: `redis://127.0.0.1:${port}`, username: user, password: secret });
-      await c.connect();
-      expect(await c.ping(), user).toBe("PONG");
-      await c.destroy();
-    }
-    const anonymous = createClient({
-      url: `redis://127.0.0.1:${port}`,
-      socket: { reconnectStrategy: false },
-    });
-    await expect(anonymous.connect()).rejects.toThrow(/NOAUTH/);
-    const wrong = createClient({
-      url: `redis://127.0.0.1:${port}`,
-      password: "not-the-password",
-      socket: { reconnectStrategy: false },
-    });
-    await expect(wrong.connect()).rejects.toThrow(/WRONGPASS|invalid/i);
+  it("runs the cache instance at 60 % of its limit, evicting only keys with a TTL, and keeping nothing", () => {
+    const w = platform.workloads.find((x) => x.name === "redis-cache")!;
+    const args = workloadArgs("redis-cache");
+    const cap = args[args.indexOf("--maxmemory") + 1]!;
+    expect(cap).toBe(`${Math.floor(w.resources.memoryMiB * 0.6)}mb`);
+    expect(args[args.indexOf("--maxmemory-policy") + 1]).toBe("volatile-lru");
+    // No RDB snapshot, no AOF, no volume: a restart starts it empty.
+    expect(args[args.indexOf("--save") + 1]).toBe("");
+    expect(args[args.indexOf("--appendonly") + 1]).toBe("no");
+    expect(w.volumes).toEqual([]);
+    expect(w.stateful).toBe(false);
   });
 
-  it("holds each service's user to its own keys, channels and commands", async () => {
-    const services = platform.workloads.filter((w) => w.redis);
-    expect(services.length).toBeGreaterThan(0);
-    const connect = (user: string, pass: string) =>
-      createClient({ url: `redis://127.0.0.1:${port}`, username: user, password: pass });
-    const clients = new Map<string, ReturnType<typeof connect>>();
-    for (const w of services) {
-      const c = connect(w.redis!.user, candidates.find((x) => x === password(w.redis!.passwordSecret))!);
-      c.on("error", () => undefined);
-      await c.connect();
-      clients.set(w.name, c);
-    }
-    try {
-      for (const w of services) {
-        const c = clients.get(w.name)!;
-        const own = `${REDIS_KEY_PREFIX}${w.redis!.keys[0]}:config-check`;
-        if (w.redis!.commands.includes("set")) await c.set(own, "1");
-        if (w.redis!.commands.includes("get")) await c.get(own);
-        for (const other of services.filter((o) => o.name !== w.name)) {
-          for (const family of other.redis!.keys) {
-            const theirs = `${REDIS_KEY_PREFIX}${family}:config-check`;
-            // Another service's keys: neither read nor written, whatever the command.
-            await expect(c.sendCommand(["EXISTS", theirs]), `${w.name} reads ${theirs}`).rejects.toThrow(
-              /NOPERM/,
-            );
-            await expect(c.sendCommand(["DEL", theirs]), `${w.name} deletes ${theirs}`).rejects.toThrow(
-              /NOPERM/,
-            );
-          }
-        }
-        for (const command of [
-          ["FLUSHALL"],
-          ["KEYS", "*"],
-          ["CONFIG", "GET", "*"],
-          ["ACL", "LIST"],
-          ["MONITOR"],
-        ])
-          await expect(c.sendCommand(command), `${w.name}: ${command[0]}`).rejects.toThrow(/NOPERM/);
-        const channel = `${REDIS_KEY_PREFIX}notification:push`;
-        const publish = c.sendCommand(["PUBLISH", channel, "x"]);
-        if (w.redis!.channels.includes("notification:push")) await expect(publish).resolves.toBeDefined();
-        else await expect(publish, `${w.name} publishes on ${channel}`).rejects.toThrow(/NOPERM/);
+  it("lets every user of each ACL in with its password, and no one without", async () => {
+    for (const [instance, port] of [
+      ["redis", main!.port],
+      ["redis-cache", cache!.port],
+    ] as const) {
+      const users = aclUsers(secrets[`${instance}-acl`]!);
+      expect(users.map((u) => u.name)).toEqual(accessOn(instance).map((u) => u.access.user));
+      for (const { name: user, secret } of users) {
+        const c = createClient({ url: `redis://127.0.0.1:${port}`, username: user, password: secret });
+        await c.connect();
+        // A subscribe-only user may not even PING: AUTH alone shows it is in.
+        if (
+          accessOn(instance)
+            .find((u) => u.access.user === user)!
+            .access.commands.includes("ping")
+        )
+          expect(await c.ping(), user).toBe("PONG");
+        await c.destroy();
       }
-    } finally {
-      for (const c of clients.values()) await c.destroy();
+      const anonymous = createClient({
+        url: `redis://127.0.0.1:${port}`,
+        socket: { reconnectStrategy: false },
+      });
+      await expect(anonymous.connect()).rejects.toThrow(/NOAUTH/);
+      const wrong = createClient({
+        url: `redis://127.0.0.1:${port}`,
+        password: "not-the-password",
+        socket: { reconnectStrategy: false },
+      });
+      await expect(wrong.connect()).rejects.toThrow(/WRONGPASS|invalid/i);
+    }
+    // Product keeps nothing in the main instance: its cache user does not exist there.
+    await expect(as(main!.port, serviceAccess("product", "redis-cache"))).rejects.toThrow(/WRONGPASS/);
+  });
+
+  it("holds each service's user on the main instance to its own keys, channels and commands", async () => {
+    const services = accessOn("redis");
+    expect(services.length).toBeGreaterThan(0);
+    const connected = new Map<string, Awaited<ReturnType<typeof as>>>();
+    for (const { service, access } of services) connected.set(service, await as(main!.port, access));
+    for (const { service, access } of services) {
+      const c = connected.get(service)!;
+      const own = `${REDIS_KEY_PREFIX}${access.keys[0]}:config-check`;
+      if (access.commands.includes("set")) await c.set(own, "1");
+      if (access.commands.includes("get")) await c.get(own);
+      for (const other of services.filter((o) => o.service !== service)) {
+        for (const family of other.access.keys) {
+          const theirs = `${REDIS_KEY_PREFIX}${family}:config-check`;
+          // Another service's keys: neither read nor written, whatever the command.
+          await expect(c.sendCommand(["EXISTS", theirs]), `${service} reads ${theirs}`).rejects.toThrow(
+            /NOPERM/,
+          );
+          await expect(c.sendCommand(["DEL", theirs]), `${service} deletes ${theirs}`).rejects.toThrow(
+            /NOPERM/,
+          );
+        }
+      }
+      for (const command of [
+        ["FLUSHALL"],
+        ["KEYS", "*"],
+        ["CONFIG", "GET", "*"],
+        ["ACL", "LIST"],
+        ["MONITOR"],
+      ])
+        await expect(c.sendCommand(command), `${service}: ${command[0]}`).rejects.toThrow(/NOPERM/);
+      const channel = `${REDIS_KEY_PREFIX}notification:push`;
+      const publish = c.sendCommand(["PUBLISH", channel, "x"]);
+      if (access.channels.includes("notification:push")) await expect(publish).resolves.toBeDefined();
+      else await expect(publish, `${service} publishes on ${channel}`).rejects.toThrow(/NOPERM/);
+      // The catalog's keys and channel are on the cache instance: nobody has them here.
+      await expect(c.sendCommand(["EXISTS", `${REDIS_KEY_PREFIX}catalog:version`])).rejects.toThrow(/NOPERM/);
+      await expect(
+        c.sendCommand(["PUBLISH", `${REDIS_KEY_PREFIX}catalog:changed`, "x"]),
+        `${service} publishes on catalog:changed`,
+      ).rejects.toThrow(/NOPERM/);
     }
   });
+
+  it("holds product's cache user to the catalog's keys and channel", async () => {
+    const product = await as(cache!.port, serviceAccess("product", "redis-cache"));
+    await product.set(`${REDIS_KEY_PREFIX}catalog:product:config-check`, "1", { EX: 60 });
+    expect(await product.mGet([`${REDIS_KEY_PREFIX}catalog:product:config-check`])).toEqual(["1"]);
+    expect(await product.publish(`${REDIS_KEY_PREFIX}catalog:changed`, "changed")).toBe(0);
+    // Every other service's key families, even on this instance where nobody keeps them.
+    for (const { access } of accessOn("redis"))
+      for (const family of access.keys)
+        for (const command of [
+          ["SET", `${REDIS_KEY_PREFIX}${family}:config-check`, "1"],
+          ["MGET", `${REDIS_KEY_PREFIX}${family}:config-check`],
+        ])
+          await expect(product.sendCommand(command), `product: ${command.join(" ")}`).rejects.toThrow(
+            /NOPERM/,
+          );
+    await expect(product.sendCommand(["SET", "catalog:version", "1"]), "outside the prefix").rejects.toThrow(
+      /NOPERM/,
+    );
+    await expect(
+      product.sendCommand(["PUBLISH", `${REDIS_KEY_PREFIX}notification:push`, "x"]),
+    ).rejects.toThrow(/NOPERM/);
+    for (const command of [
+      ["FLUSHALL"],
+      ["KEYS", "*"],
+      ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+      ["DEL", `${REDIS_KEY_PREFIX}catalog:version`],
+    ])
+      await expect(product.sendCommand(command), `product: ${command[0]}`).rejects.toThrow(/NOPERM/);
+  });
+
+  it("lets the gateway's cache user subscribe to the catalog channel and do nothing else", async () => {
+    const gateway = await as(cache!.port, serviceAccess("gateway", "redis-cache"));
+    const product = await as(cache!.port, serviceAccess("product", "redis-cache"));
+    const version = `${REDIS_KEY_PREFIX}catalog:version`;
+    for (const command of [
+      ["PING"],
+      ["MGET", version],
+      ["SET", version, "1"],
+      ["INCR", version],
+      ["EXISTS", version],
+      ["PUBLISH", `${REDIS_KEY_PREFIX}catalog:changed`, "x"],
+      ["KEYS", "*"],
+      ["FLUSHALL"],
+    ])
+      await expect(gateway.sendCommand(command), `gateway: ${command[0]}`).rejects.toThrow(/NOPERM/);
+    // Another channel: refused.
+    const elsewhere = await as(cache!.port, serviceAccess("gateway", "redis-cache"));
+    await expect(
+      elsewhere.subscribe(`${REDIS_KEY_PREFIX}notification:push`, () => undefined),
+    ).rejects.toThrow(/NOPERM/);
+    // Its channel: product's announcement arrives.
+    const messages: string[] = [];
+    await gateway.subscribe(`${REDIS_KEY_PREFIX}catalog:changed`, (message) => messages.push(message));
+    expect(await product.publish(`${REDIS_KEY_PREFIX}catalog:changed`, "changed")).toBe(1);
+    await expect.poll(() => messages).toEqual(["changed"]);
+  });
+
+  it("full, the cache instance evicts cache entries and keeps taking writes; the version counter stays", async () => {
+    const product = await as(cache!.port, serviceAccess("product", "redis-cache"));
+    const observer = createClient({
+      url: `redis://127.0.0.1:${cache!.port}`,
+      ...{ username: OBSERVER.user, password: OBSERVER.password },
+    });
+    clients.push(observer);
+    await observer.connect();
+    const version = `${REDIS_KEY_PREFIX}catalog:version`;
+    // As product's read cache writes: a version counter (no TTL), then entries with a TTL.
+    for (let i = 0; i < 3; i++)
+      await product.multi().incr(version).publish(`${REDIS_KEY_PREFIX}catalog:changed`, "changed").exec();
+    // The counter made the least recently used key by far (a day idle): whatever evicts by
+    // recency alone would take it first.
+    const dumped = await observer.sendCommand(["DUMP", version], {
+      typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
+    });
+    await observer.sendCommand([
+      "RESTORE",
+      version,
+      "0",
+      dumped as unknown as Buffer,
+      "REPLACE",
+      "IDLETIME",
+      "86400",
+    ]);
+    expect(await observer.sendCommand(["OBJECT", "IDLETIME", version])).toBeGreaterThanOrEqual(86_400);
+    const cap = Number.parseInt(
+      workloadArgs("redis-cache")[workloadArgs("redis-cache").indexOf("--maxmemory") + 1]!,
+      10,
+    );
+    const entry = "x".repeat(256 * KiB);
+    const keys = Array.from(
+      { length: Math.ceil((cap * 2 * 1024) / 256) },
+      (_, i) => `${REDIS_KEY_PREFIX}catalog:list:fill-${i}`,
+    );
+    // Twice the cap: every write is taken.
+    for (const key of keys) expect(await product.set(key, `3\netag\n${entry}`, { EX: 300 })).toBe("OK");
+    // The counter, never evictable, still says 3: the only keys evicted were entries.
+    expect(await product.mGet([version])).toEqual(["3"]);
+    const kept = await product.mGet(keys);
+    const evicted = kept.filter((v) => v === null).length;
+    expect(evicted).toBeGreaterThan(keys.length / 3);
+    // Evicted by the server (with any other entry of the earlier tests), not lost otherwise.
+    expect(Number(/evicted_keys:(\d+)/.exec(await observer.info("stats"))?.[1])).toBeGreaterThanOrEqual(
+      evicted,
+    );
+    // The last entries written are there.
+    expect(kept.at(-1)).not.toBeNull();
+  }, 60_000);
+
+  it("full, the main instance refuses writes (OOM) rather than evict a cart", async () => {
+    const cart = await as(main!.port, serviceAccess("cart", "redis"));
+    const value = "x".repeat(256 * KiB);
+    const written: string[] = [];
+    let refusal: Error | undefined;
+    // 8 MB of cap: 32 such values fill it; 100 writes are far beyond.
+    for (let i = 0; i < 100 && !refusal; i++) {
+      const key = `${REDIS_KEY_PREFIX}cart:fill-${i}`;
+      await cart.set(key, value).then(
+        () => written.push(key),
+        (err: Error) => {
+          refusal = err;
+        },
+      );
+    }
+    expect(refusal?.message).toMatch(/OOM/);
+    expect(written.length).toBeGreaterThan(0);
+    // Every cart written before the refusal is still there: nothing was evicted.
+    for (const key of written) expect(await cart.exists(key), key).toBe(1);
+  }, 60_000);
 });
 
 function workloadArgs(name: string): string[] {

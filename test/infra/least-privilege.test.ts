@@ -21,7 +21,13 @@ import {
   removeIsolatedBroker,
   writeLocalSecrets,
 } from "../../infra/src/local/provision.js";
-import { brokerNames, buildPlatform, localSettings, type Workload } from "../../infra/src/model/index.js";
+import {
+  brokerNames,
+  buildPlatform,
+  localSettings,
+  type RedisInstance,
+  type Workload,
+} from "../../infra/src/model/index.js";
 import { redriveDeadLetters } from "../../services/runtime/src/redrive.js";
 import { expectEveryBrokerUser, refusal } from "../support/broker-access.js";
 import { amqpUrl, TEST_INFRA } from "../support/infra.js";
@@ -58,7 +64,8 @@ afterAll(async () => {
   await removeIsolatedBroker(platform, endpoints, isolation);
   const admin = createClient({ url: TEST_INFRA.redisUrl });
   await admin.connect();
-  for (const w of platform.workloads) if (w.redis) await admin.sendCommand(["ACL", "DELUSER", w.redis.user]);
+  for (const access of platform.workloads.flatMap((w) => w.redis ?? []))
+    await admin.sendCommand(["ACL", "DELUSER", access.user]);
   for await (const keys of admin.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 500 }))
     if (keys.length) await admin.del(keys);
   await admin.close();
@@ -73,11 +80,13 @@ function brokerAs(w: Workload): Promise<ChannelModel> {
   return amqp.connect(url.toString());
 }
 
-function redisAs(w: Workload) {
+/** A client as `w`'s user on `instance` (the one shared Redis plays both instances). */
+function redisAs(w: Workload, instance: RedisInstance = "redis") {
+  const access = w.redis!.find((r) => r.instance === instance)!;
   const client = createClient({
     url: TEST_INFRA.redisUrl,
-    username: w.redis!.user,
-    password: secrets.values[w.redis!.passwordSecret]!,
+    username: access.user,
+    password: secrets.values[access.passwordSecret]!,
   });
   client.on("error", () => undefined);
   return client;
@@ -225,6 +234,51 @@ describe("each service's own Redis user", () => {
     } finally {
       await cart.destroy();
       await auth.destroy();
+    }
+  });
+
+  it("gives product, on the Redis that plays the cache instance too, the catalog and nothing of the carts", async () => {
+    const product = redisAs(service("product"), "redis-cache");
+    const cart = redisAs(service("cart"));
+    await product.connect();
+    await cart.connect();
+    try {
+      const own = `${keyPrefix}catalog:product:${randomBytes(8).toString("hex")}`;
+      await product.set(own, "1", { EX: 60 });
+      expect(await product.mGet([own])).toEqual(["1"]);
+      const theirs = `${keyPrefix}cart:${randomBytes(8).toString("hex")}`;
+      await cart.hSet(theirs, "p", "1");
+      await expect(product.mGet([theirs])).rejects.toThrow(/NOPERM/);
+      await expect(product.set(theirs, "x")).rejects.toThrow(/NOPERM/);
+      // And the cart's user has nothing of the catalog's.
+      await expect(cart.sendCommand(["EXISTS", own])).rejects.toThrow(/NOPERM/);
+      // Product has no user on the main instance at all.
+      expect(service("product").redis!.map((r) => r.instance)).toEqual(["redis-cache"]);
+    } finally {
+      await product.destroy();
+      await cart.destroy();
+    }
+  });
+
+  it("lets the gateway's cache user hear product's announcements and do nothing else", async () => {
+    const gateway = redisAs(service("gateway"), "redis-cache");
+    const product = redisAs(service("product"), "redis-cache");
+    await gateway.connect();
+    await product.connect();
+    try {
+      for (const command of [
+        ["MGET", `${keyPrefix}catalog:version`],
+        ["PUBLISH", `${keyPrefix}catalog:changed`, "x"],
+        ["PING"],
+      ])
+        await expect(gateway.sendCommand(command), command[0]).rejects.toThrow(/NOPERM/);
+      const heard: string[] = [];
+      await gateway.subscribe(`${keyPrefix}catalog:changed`, (m) => heard.push(m));
+      expect(await product.publish(`${keyPrefix}catalog:changed`, "changed")).toBe(1);
+      await expect.poll(() => heard).toEqual(["changed"]);
+    } finally {
+      await gateway.destroy();
+      await product.destroy();
     }
   });
 });

@@ -132,6 +132,7 @@ describe("the policy pack", () => {
       "minio",
       "rabbitmq",
       "redis",
+      "redis-cache",
       "traefik",
     ]);
   });

@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 describe("the same model as Swarm services", () => {
   it("runs every workload as a service and no container but the volume preparation", () => {
-    expect(services.size).toBe(21);
+    expect(services.size).toBe(22);
     expect(run.ofType(TYPES.container).map((c) => labelOf(c, "com.shopstream.role"))).toEqual([
       "volume-owner",
       "volume-owner",

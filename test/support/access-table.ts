@@ -19,12 +19,16 @@ function broker(w: Workload): string {
 
 function redis(w: Workload): string {
   if (!w.redis) return "no user";
-  return [
-    `user \`${w.redis.user}\``,
-    `keys ${code(w.redis.keys.map((k) => `shopstream:${k}:*`))}`,
-    ...(w.redis.channels.length ? [`channels ${code(w.redis.channels.map((c) => `shopstream:${c}`))}`] : []),
-    `commands ${w.redis.commands.join(" ")}`,
-  ].join("; ");
+  return w.redis
+    .map((r) =>
+      [
+        `on \`${r.instance}\` user \`${r.user}\``,
+        `keys ${code(r.keys.map((k) => `shopstream:${k}:*`))}`,
+        ...(r.channels.length ? [`channels ${code(r.channels.map((c) => `shopstream:${c}`))}`] : []),
+        `commands ${r.commands.join(" ")}`,
+      ].join("; "),
+    )
+    .join("<br>");
 }
 
 function calls(platform: Platform, w: Workload): string {

@@ -21,7 +21,7 @@ export function documentedParts(markdown: string): { part: string; group: Group 
     .map((line) => line.split("|").map((cell) => cell.trim()));
   const groups = new Set<string>(["edge", "web", "app", "data", "observability"]);
   return rows.map(([, part, group]) => {
-    if (!part || !/^[a-z]+$/.test(part) || !group || !groups.has(group))
+    if (!part || !/^[a-z]+(-[a-z]+)*$/.test(part) || !group || !groups.has(group))
       throw new Error(`docs/architecture.md, "The parts": cannot read the row of ${JSON.stringify(part)}`);
     return { part, group: group as Group };
   });

@@ -168,15 +168,15 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   const secretsDir = secrets.dir;
   const cleanups: (() => Promise<unknown>)[] = [];
   const admin = await redisAdmin();
+  const redisUsers = platform.workloads.flatMap((w) => w.redis ?? []);
   cleanups.push(async () => {
-    for (const w of platform.workloads)
-      if (w.redis) await admin.sendCommand(["ACL", "DELUSER", w.redis.user]);
+    for (const access of redisUsers) await admin.sendCommand(["ACL", "DELUSER", access.user]);
     await admin.close();
   });
-  for (const w of platform.workloads) {
-    if (!w.redis) continue;
-    const rules = redisAclRules(w.redis, secrets.values[w.redis.passwordSecret]!, redis.prefix);
-    await admin.sendCommand(["ACL", "SETUSER", w.redis.user, ...rules]);
+  // Both instances' users on the one Redis, as in the local run.
+  for (const access of redisUsers) {
+    const rules = redisAclRules(access, secrets.values[access.passwordSecret]!, redis.prefix);
+    await admin.sendCommand(["ACL", "SETUSER", access.user, ...rules]);
   }
   if (options.brokerUsers) {
     cleanups.push(() => removeIsolatedBroker(platform, TEST_ENDPOINTS, isolation));
@@ -192,6 +192,8 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   const stores: Record<string, { host: string; port: number }> = {
     mariadb: TEST_ENDPOINTS.mariadb,
     redis: TEST_ENDPOINTS.redis,
+    // The one Redis plays the catalog cache's instance too, as in the local run.
+    "redis-cache": TEST_ENDPOINTS.redis,
     rabbitmq: TEST_ENDPOINTS.rabbitmq,
   };
   const resolver: TargetResolver = {

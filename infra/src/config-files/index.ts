@@ -63,13 +63,14 @@ export interface SecretFileInputs {
 export function servicePasswordSecrets(platform: Platform): SecretName[] {
   return platform.workloads.flatMap((w) => [
     ...(w.broker ? [w.broker.passwordSecret] : []),
-    ...(w.redis ? [w.redis.passwordSecret] : []),
+    ...(w.redis ?? []).map((r) => r.passwordSecret),
   ]);
 }
 
 const SECRET_GENERATORS: Record<string, (platform: Platform, s: SecretFileInputs) => string> = {
   "rabbitmq-definitions": (platform, s) => rabbitmqDefinitions(platform, s.passwords),
-  "redis-acl": (platform, s) => redisAcl(platform, s.passwords),
+  "redis-acl": (platform, s) => redisAcl(platform, "redis", s.passwords),
+  "redis-cache-acl": (platform, s) => redisAcl(platform, "redis-cache", s.passwords),
   "traefik-users": (_, s) => traefikUsersFile(s.dashboardPasswordBcrypt),
 };
 

@@ -3,6 +3,7 @@ import {
   KEY_PREFIX,
   type Platform,
   type RedisAccess,
+  type RedisInstance,
   redisKeyPrefix,
   type SecretName,
 } from "../model/index.js";
@@ -30,19 +31,26 @@ export function redisAclRules(access: RedisAccess, password: string, keyPrefix =
 }
 
 /**
- * Redis ACL file: the `default` user off (a connection without a user's password can run
- * nothing), and one user per service (`redisAclRules`). Holds password hashes, so it is a
- * secret file. `passwords` maps each user's password secret to its value.
+ * The ACL file of one Redis instance: the `default` user off (a connection without a user's
+ * password can run nothing), and one user per service that uses this instance
+ * (`redisAclRules`). Holds password hashes, so it is a secret file. `passwords` maps each user's
+ * password secret to its value.
  */
-export function redisAcl(platform: Platform, passwords: Partial<Record<SecretName, string>>): string {
+export function redisAcl(
+  platform: Platform,
+  instance: RedisInstance,
+  passwords: Partial<Record<SecretName, string>>,
+): string {
   const lines = ["user default off resetkeys resetchannels -@all"];
   for (const w of platform.workloads) {
-    if (!w.redis) continue;
-    const password = passwords[w.redis.passwordSecret];
-    if (!password) throw new Error(`no password for the Redis user of ${w.name}`);
-    lines.push(
-      `user ${w.redis.user} ${redisAclRules(w.redis, password, redisKeyPrefix(platform.settings)).join(" ")}`,
-    );
+    for (const access of w.redis ?? []) {
+      if (access.instance !== instance) continue;
+      const password = passwords[access.passwordSecret];
+      if (!password) throw new Error(`no password for the Redis user of ${w.name} on ${instance}`);
+      lines.push(
+        `user ${access.user} ${redisAclRules(access, password, redisKeyPrefix(platform.settings)).join(" ")}`,
+      );
+    }
   }
   return `${lines.join("\n")}\n`;
 }

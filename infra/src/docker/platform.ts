@@ -96,13 +96,20 @@ export class DockerPlatform extends pulumi.ComponentResource {
       }
     }
 
-    // Third-party images, pinned in the model and redirectable to a mirror.
-    const remote = (key: keyof typeof THIRD_PARTY_IMAGES) =>
-      new docker.RemoteImage(
+    // Third-party images, pinned in the model and redirectable to a mirror; pulled once each,
+    // however many workloads run one (both Redis instances run the redis image).
+    const pulled = new Map<keyof typeof THIRD_PARTY_IMAGES, docker.RemoteImage>();
+    const remote = (key: keyof typeof THIRD_PARTY_IMAGES) => {
+      const known = pulled.get(key);
+      if (known) return known;
+      const image = new docker.RemoteImage(
         `${name}-${key}-image`,
         { name: resolveImage(THIRD_PARTY_IMAGES[key], config.registryMirror), keepLocally: true },
         child,
       );
+      pulled.set(key, image);
+      return image;
+    };
     const toolbox = remote("busybox");
     /** What each container or service runs. */
     const images: Record<string, pulumi.Output<string>> = {};

@@ -202,7 +202,10 @@ export async function provisionBroker(
   }
 }
 
-/** Gives each service its own Redis ACL user on the developer's Redis (`redisAclRules`). */
+/**
+ * Gives each service its own Redis ACL users on the developer's Redis (`redisAclRules`): the
+ * users of both instances, since that one Redis plays both (their names differ).
+ */
 export async function provisionRedis(
   platform: Platform,
   secrets: LocalSecrets,
@@ -212,14 +215,14 @@ export async function provisionRedis(
   const redis = adminRedis(endpoints);
   await redis.connect();
   try {
-    for (const w of platform.workloads.filter((x) => x.local && x.redis)) {
-      const password = secrets.values[w.redis!.passwordSecret];
-      if (!password) throw new Error(`no password generated for ${w.redis!.user}`);
+    for (const access of platform.workloads.flatMap((x) => (x.local && x.redis) || [])) {
+      const password = secrets.values[access.passwordSecret];
+      if (!password) throw new Error(`no password generated for ${access.user}`);
       await redis.sendCommand([
         "ACL",
         "SETUSER",
-        w.redis!.user,
-        ...redisAclRules(w.redis!, password, localKeyPrefix(isolation)),
+        access.user,
+        ...redisAclRules(access, password, localKeyPrefix(isolation)),
       ]);
     }
   } finally {
@@ -254,7 +257,8 @@ export async function removeIsolatedData(platform: Platform, endpoints: LocalEnd
   for await (const keys of redis.scanIterator({ MATCH: `${localKeyPrefix(prefix)}*`, COUNT: 500 })) {
     if (keys.length) await redis.del(keys);
   }
-  for (const w of services) if (w.redis) await redis.sendCommand(["ACL", "DELUSER", w.redis.user]);
+  for (const access of services.flatMap((w) => w.redis ?? []))
+    await redis.sendCommand(["ACL", "DELUSER", access.user]);
   await redis.close();
   await removeIsolatedBroker(platform, endpoints, prefix);
 }

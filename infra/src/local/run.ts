@@ -91,7 +91,9 @@ export function rateLimitsOf(env: NodeJS.ProcessEnv): "enforced" | "lifted" {
 
 /**
  * The resolver of the local run: every app service on 127.0.0.1 where the settings put it
- * (`sharedHost`), data stores where the machine has them.
+ * (`sharedHost`), data stores where the machine has them. The developer's one Redis plays both
+ * instances, the main one and the catalog cache's (it evicts nothing: its settings are left
+ * alone).
  */
 export function localResolver(
   endpoints: LocalEndpoints,
@@ -101,6 +103,7 @@ export function localResolver(
   const external: Record<string, { host: string; port: number }> = {
     mariadb: endpoints.mariadb,
     redis: endpoints.redis,
+    "redis-cache": endpoints.redis,
     rabbitmq: endpoints.rabbitmq,
     ...(endpoints.minio ? { minio: endpoints.minio } : {}),
   };

@@ -1,7 +1,14 @@
 /** The Node app services and the storefront, derived from what each needs of the platform. */
 import { APP_PORTS, APP_START_PERIOD_SECONDS, JWT_AUDIENCE, JWT_ISSUER } from "./constants.js";
 import { brokerNames } from "./messaging.js";
-import { listenPort, publicOrigin, redisKeyPrefix, serviceUser } from "./naming.js";
+import {
+  listenPort,
+  publicOrigin,
+  redisKeyPrefix,
+  redisPasswordSecret,
+  redisUser,
+  serviceUser,
+} from "./naming.js";
 import { httpHealth, messagingFor, ROOT_BUILD_FILES, secret, url } from "./parts.js";
 import type {
   BrokerAccess,
@@ -9,6 +16,7 @@ import type {
   InternalRoute,
   PlatformSettings,
   RedisAccess,
+  RedisInstance,
   Route,
   SecretName,
   SecretSpec,
@@ -19,23 +27,33 @@ import type {
 type AppName = Exclude<keyof typeof APP_PORTS, "storefront">;
 
 /**
- * What a service sends to Redis, read from its code and the libraries it drives. The ACL user
- * gets exactly this: a command missing here is refused (`NOPERM`), in the tests too.
+ * What a service sends to one Redis instance, read from its code and the libraries it drives.
+ * The ACL user gets exactly this: a command missing here is refused (`NOPERM`), in the tests too.
  */
 interface RedisUse {
+  instance: RedisInstance;
+  /**
+   * Prefix of the variables that carry the connection (`<prefix>URL`, `<prefix>USERNAME`,
+   * `<prefix>PASSWORD`). `REDIS_` (the default) is the service's own Redis: it waits for it at
+   * start and pings it for `/health`, so its user gets `ping` too. Any other is a connection the
+   * service opens in the background and only subscribes on.
+   */
+  envPrefix?: string;
   /** Key families under the key prefix (`redis.key(<family>, …)`). */
   keys: string[];
   channels?: string[];
-  /** Besides `ping` (readiness), which every user gets. */
+  /** Besides `ping` on the service's own Redis. */
   commands: string[];
 }
+
+const OWN_REDIS = "REDIS_";
 
 /** What each app service needs from the platform; everything else is derived from it. */
 interface AppSpec {
   name: AppName;
   description: string;
   database?: "auth" | "product" | "order" | "payment";
-  redis?: RedisUse;
+  redis?: RedisUse[];
   rabbitmq?: boolean;
   /** Verifies access tokens against the auth JWKS. */
   verifiesTokens?: boolean;
@@ -63,12 +81,12 @@ export function serviceSecrets(workloads: Workload[]): SecretSpec[] {
         length: 32,
         description: `RabbitMQ user \`${w.broker.user}\``,
       });
-    if (w.redis)
+    for (const r of w.redis ?? [])
       out.push({
-        name: w.redis.passwordSecret,
+        name: r.passwordSecret,
         kind: "password",
         length: 32,
-        description: `Redis ACL user \`${w.redis.user}\``,
+        description: `Redis ACL user \`${r.user}\` on \`${r.instance}\``,
       });
     if (w.serviceKey) {
       out.push(
@@ -136,20 +154,25 @@ function appWorkload(
     dependsOn.push("mariadb");
   }
   const messaging = messagingFor(s);
-  const redis: RedisAccess | undefined = spec.redis && {
-    user: serviceUser(s, spec.name),
-    passwordSecret: `redis-password-${spec.name}`,
-    keys: spec.redis.keys,
-    channels: spec.redis.channels ?? [],
-    commands: ["ping", ...spec.redis.commands],
-  };
-  if (redis) {
-    env.REDIS_URL = url("redis", "redis");
-    env.REDIS_USERNAME = redis.user;
-    env.REDIS_PASSWORD = secret(redis.passwordSecret);
+  const redis = (spec.redis ?? []).map((use): RedisAccess => {
+    const prefix = use.envPrefix ?? OWN_REDIS;
+    const access: RedisAccess = {
+      instance: use.instance,
+      user: redisUser(s, spec.name, use.instance),
+      passwordSecret: redisPasswordSecret(spec.name, use.instance),
+      keys: use.keys,
+      channels: use.channels ?? [],
+      commands: [...(prefix === OWN_REDIS ? ["ping"] : []), ...use.commands],
+    };
+    env[`${prefix}URL`] = url(use.instance, "redis");
+    env[`${prefix}USERNAME`] = access.user;
+    env[`${prefix}PASSWORD`] = secret(access.passwordSecret);
+    // Keys and channels are under one prefix on every instance.
     env.REDIS_KEY_PREFIX = redisKeyPrefix(s);
-    dependsOn.push("redis");
-  }
+    // A background connection holds up no start, so it orders none either.
+    if (prefix === OWN_REDIS) dependsOn.push(use.instance);
+    return access;
+  });
   const consumed = messaging.queues.filter((q) => q.consumer === spec.name);
   const broker: BrokerAccess | undefined = spec.rabbitmq
     ? {
@@ -253,7 +276,7 @@ function appWorkload(
       : [],
     local: { workspace: `services/${spec.name}`, entry: "dist/main.js" },
     ...(broker ? { broker } : {}),
-    ...(redis ? { redis } : {}),
+    ...(redis.length ? { redis } : {}),
     ...(internalRoutes.length ? { internalRoutes } : {}),
     ...(serviceKey ? { serviceKey } : {}),
   };
@@ -301,25 +324,23 @@ export function appServices(s: PlatformSettings): Workload[] {
     {
       name: "gateway",
       description: "`/api/*` entry: routing, JWT check, rate limits, request ids, CORS, WebSockets",
-      // rate-limiter-flexible: its consume script (set, incrby, pttl, expire), get and delete;
-      // product's catalog changes, which empty its catalog cache.
-      redis: {
-        keys: ["ratelimit"],
-        channels: ["catalog:changed"],
-        commands: [
-          "eval",
-          "set",
-          "incrby",
-          "pttl",
-          "expire",
-          "get",
-          "del",
-          "multi",
-          "exec",
-          "subscribe",
-          "unsubscribe",
-        ],
-      },
+      redis: [
+        // rate-limiter-flexible: its consume script (set, incrby, pttl, expire), get and delete.
+        {
+          instance: "redis",
+          keys: ["ratelimit"],
+          commands: ["eval", "set", "incrby", "pttl", "expire", "get", "del", "multi", "exec"],
+        },
+        // Product's catalog changes, which empty its catalog cache: a subscription on the cache
+        // instance, no key at all.
+        {
+          instance: "redis-cache",
+          envPrefix: "CATALOG_REDIS_",
+          keys: [],
+          channels: ["catalog:changed"],
+          commands: ["subscribe", "unsubscribe"],
+        },
+      ],
       verifiesTokens: true,
       calls: ["auth", "product", "cart", "order", "notification", "analytics"],
       env: {
@@ -347,26 +368,29 @@ export function appServices(s: PlatformSettings): Workload[] {
       // Login throttle (scripts: get, incr, decr, decrby, pttl, expire, pexpire, del, exists),
       // owner notices (set), revoked access tokens (set, exists), refresh tokens (multi: set,
       // hset, expire; hget, del; a rotation script: hget, hset, exists, expire, del).
-      redis: {
-        keys: ["login-attempts", "owner-notice", "revoked-access-token", "refresh-token", "refresh-family"],
-        commands: [
-          "multi",
-          "exec",
-          "set",
-          "get",
-          "incr",
-          "decr",
-          "decrby",
-          "pttl",
-          "expire",
-          "pexpire",
-          "exists",
-          "del",
-          "hget",
-          "hset",
-          "eval",
-        ],
-      },
+      redis: [
+        {
+          instance: "redis",
+          keys: ["login-attempts", "owner-notice", "revoked-access-token", "refresh-token", "refresh-family"],
+          commands: [
+            "multi",
+            "exec",
+            "set",
+            "get",
+            "incr",
+            "decr",
+            "decrby",
+            "pttl",
+            "expire",
+            "pexpire",
+            "exists",
+            "del",
+            "hget",
+            "hset",
+            "eval",
+          ],
+        },
+      ],
       env: {
         JWT_ISSUER,
         JWT_AUDIENCE,
@@ -386,12 +410,16 @@ export function appServices(s: PlatformSettings): Workload[] {
       description: "Catalog, stock reservations, search, images, read cache",
       database: "product",
       // The read cache: a version counter and versioned entries; a change is announced to the
-      // gateways' caches.
-      redis: {
-        keys: ["catalog"],
-        channels: ["catalog:changed"],
-        commands: ["mget", "set", "multi", "incr", "publish", "exec"],
-      },
+      // gateways' caches. All of it on the cache instance, which may evict entries (they carry a
+      // TTL) but never the counter (it has none): product holds no right on the main Redis.
+      redis: [
+        {
+          instance: "redis-cache",
+          keys: ["catalog"],
+          channels: ["catalog:changed"],
+          commands: ["mget", "set", "multi", "incr", "publish", "exec"],
+        },
+      ],
       rabbitmq: true,
       verifiesTokens: true,
       env: productEnv,
@@ -409,10 +437,13 @@ export function appServices(s: PlatformSettings): Workload[] {
       name: "cart",
       description: "One cart per user in Redis, priced from the product service",
       // Carts are hashes changed by scripts (hget, hset, hdel, hlen, exists, expire, set).
-      redis: {
-        keys: ["cart", "cart-order", "cart-event"],
-        commands: ["eval", "hgetall", "del", "hget", "hset", "hdel", "hlen", "exists", "expire", "set"],
-      },
+      redis: [
+        {
+          instance: "redis",
+          keys: ["cart", "cart-order", "cart-event"],
+          commands: ["eval", "hgetall", "del", "hget", "hset", "hdel", "hlen", "exists", "expire", "set"],
+        },
+      ],
       rabbitmq: true,
       verifiesTokens: true,
       calls: ["product"],
@@ -441,21 +472,24 @@ export function appServices(s: PlatformSettings): Workload[] {
       description: "Pushes order and payment events to signed-in users over WebSocket, keeps history",
       // History lists written by a script (set, lpush, ltrim, expire); pushes to every replica
       // over one pub/sub channel.
-      redis: {
-        keys: ["notification"],
-        channels: ["notification:push"],
-        commands: [
-          "eval",
-          "lrange",
-          "set",
-          "lpush",
-          "ltrim",
-          "expire",
-          "publish",
-          "subscribe",
-          "unsubscribe",
-        ],
-      },
+      redis: [
+        {
+          instance: "redis",
+          keys: ["notification"],
+          channels: ["notification:push"],
+          commands: [
+            "eval",
+            "lrange",
+            "set",
+            "lpush",
+            "ltrim",
+            "expire",
+            "publish",
+            "subscribe",
+            "unsubscribe",
+          ],
+        },
+      ],
       rabbitmq: true,
       verifiesTokens: true,
       memoryMiB: 128,
@@ -465,10 +499,13 @@ export function appServices(s: PlatformSettings): Workload[] {
       description: "Consumes every event, exposes business metrics",
       // Shares of the totals owned by leases (set, get, pexpire, del) and counted by scripts
       // (hincrby, set).
-      redis: {
-        keys: ["analytics"],
-        commands: ["eval", "set", "get", "hgetall", "hincrby", "pexpire", "del"],
-      },
+      redis: [
+        {
+          instance: "redis",
+          keys: ["analytics"],
+          commands: ["eval", "set", "get", "hgetall", "hincrby", "pexpire", "del"],
+        },
+      ],
       rabbitmq: true,
       verifiesTokens: true,
       memoryMiB: 128,

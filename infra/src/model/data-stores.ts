@@ -5,6 +5,24 @@ import type { PlatformSettings, Workload } from "./types.js";
 /** Redis's `maxmemory` for a container of `limitMiB`: 60 %, the rest for fork copy-on-write and buffers. */
 export const redisMaxMemoryMiB = (limitMiB: number) => Math.floor(limitMiB * 0.6);
 
+/**
+ * What the cache instance evicts when full: the least recently used key that has a TTL. Every
+ * cache entry is stored with one (`CACHE_TTL_SECONDS`); the catalog's version counter has none,
+ * so it is never evicted: were it dropped, INCR would count again from 1 and an entry stored
+ * under an old version of the same number could be served as current.
+ */
+export const REDIS_CACHE_EVICTION = "volatile-lru";
+
+/** An unauthenticated PING proves the server answers (NOAUTH) without handling the password. */
+const redisHealth = (port: number) =>
+  execHealth(["sh", "-c", `redis-cli -h 127.0.0.1 -p ${port} ping 2>&1 | grep -qE 'PONG|NOAUTH'`]);
+
+/**
+ * The cache instance's port: not the main one's, so that both can be published on one host's
+ * loopback for debugging (`docker.debugPorts`), and a port says which Redis it is.
+ */
+const REDIS_CACHE_PORT = 6380;
+
 export function dataStores(s: PlatformSettings): Workload[] {
   const scale = (m: number) => Math.round(m * s.resourceScale);
   const stores: Workload[] = [
@@ -27,15 +45,15 @@ export function dataStores(s: PlatformSettings): Workload[] {
     thirdParty({
       name: "redis",
       tier: "data",
-      description: "Carts, refresh tokens, throttles, rate limits, caches, notification history, analytics",
+      description: "Carts, refresh tokens, throttles, rate limits, notification history, analytics",
       image: { kind: "third-party", image: "redis" },
       ports: [{ name: "redis", port: 6379 }],
       // The `default` user's password arrives as a SHA-256 in an ACL file (a secret file), so
       // neither the command line nor the process list ever holds it. Memory is capped below the
       // container's limit (room for the AOF rewrite's fork and client buffers) and nothing is
       // ever evicted: carts, sessions, rate limits and throttles must not vanish, so a full Redis
-      // refuses writes (OOM) instead; the catalog cache, whose key space is bounded, only loses
-      // speed then (docs/caching.md, "Redis memory").
+      // refuses writes (OOM) instead. The catalog cache, which may be evicted, lives on
+      // `redis-cache` (docs/caching.md, "Redis memory").
       args: [
         "redis-server",
         "--appendonly",
@@ -52,11 +70,46 @@ export function dataStores(s: PlatformSettings): Workload[] {
       networks: ["data"],
       volumes: [{ name: "redis-data", mountPath: "/data", sizeGi: 2 }],
       configFiles: [{ name: "redis-acl", mountPath: "/run/secrets/redis-acl", secret: true }],
-      // An unauthenticated PING proves the server answers (NOAUTH) without handling the password.
-      health: execHealth(["sh", "-c", "redis-cli -h 127.0.0.1 ping 2>&1 | grep -qE 'PONG|NOAUTH'"]),
+      health: redisHealth(6379),
       resources: { cpuMillis: scale(100), memoryMiB: scale(256) },
       stateful: true,
       user: "999:1000",
+    }),
+    thirdParty({
+      name: "redis-cache",
+      tier: "data",
+      description:
+        "Product's catalog read cache and its change channel: evicts entries when full, keeps nothing",
+      image: { kind: "third-party", image: "redis" },
+      ports: [{ name: "redis", port: REDIS_CACHE_PORT }],
+      // A cache: no RDB snapshot, no AOF, no volume; a restart starts it empty, which costs
+      // product a few MariaDB reads. Full, it evicts cache entries (`REDIS_CACHE_EVICTION`) and
+      // keeps taking writes. Its own ACL file, with `default` off, like the main one.
+      args: [
+        "redis-server",
+        "--port",
+        String(REDIS_CACHE_PORT),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--aclfile",
+        "/run/secrets/redis-cache-acl",
+        "--maxmemory",
+        `${redisMaxMemoryMiB(scale(128))}mb`,
+        "--maxmemory-policy",
+        REDIS_CACHE_EVICTION,
+      ],
+      networks: ["data"],
+      configFiles: [{ name: "redis-cache-acl", mountPath: "/run/secrets/redis-cache-acl", secret: true }],
+      health: redisHealth(REDIS_CACHE_PORT),
+      resources: { cpuMillis: scale(50), memoryMiB: scale(128) },
+      stateful: false,
+      user: "999:1000",
+      // It writes no file: the root filesystem is read-only, and the image's VOLUME /data (its
+      // working directory) is a scratch tmpfs rather than an anonymous volume.
+      readOnlyRootFilesystem: true,
+      tmpfs: ["/data"],
     }),
     thirdParty({
       name: "rabbitmq",

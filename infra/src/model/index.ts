@@ -2,7 +2,7 @@ export { serviceSecrets } from "./app-services.js";
 export * from "./build.js";
 export * from "./canary.js";
 export * from "./constants.js";
-export { redisMaxMemoryMiB } from "./data-stores.js";
+export { REDIS_CACHE_EVICTION, redisMaxMemoryMiB } from "./data-stores.js";
 export * from "./env.js";
 export * from "./files.js";
 export * from "./graph.js";

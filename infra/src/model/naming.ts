@@ -1,11 +1,24 @@
 /** Names and addresses a platform derives from its settings. */
 import { KEY_PREFIX } from "./constants.js";
 import { firstPort } from "./env.js";
-import type { PlatformSettings, PublicHost, Workload } from "./types.js";
+import type { PlatformSettings, PublicHost, RedisInstance, SecretName, Workload } from "./types.js";
 
 /** `<isolation><prefix>-<service>`: the name of a service's own RabbitMQ and Redis user. */
 export function serviceUser(s: PlatformSettings, service: string): string {
   return `${s.isolation ?? ""}${s.userPrefix}-${service}`;
+}
+
+/**
+ * A service's Redis ACL user on `instance`: its own name on the main Redis, `-cache` after it on
+ * the cache instance. Distinct, so one Redis can play both roles (the local run).
+ */
+export function redisUser(s: PlatformSettings, service: string, instance: RedisInstance): string {
+  return `${serviceUser(s, service)}${instance === "redis-cache" ? "-cache" : ""}`;
+}
+
+/** The secret holding that user's password. */
+export function redisPasswordSecret(service: string, instance: RedisInstance): SecretName {
+  return `redis-password-${service}${instance === "redis-cache" ? "-cache" : ""}`;
 }
 
 /** A run's Redis key prefix: `shopstream:`, with its isolation prefix after it. */

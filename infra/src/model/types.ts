@@ -253,8 +253,11 @@ export interface Workload {
   local?: LocalProcess;
   /** Its own RabbitMQ user and what that user may do. */
   broker?: BrokerAccess;
-  /** Its own Redis ACL user and what that user may do. */
-  redis?: RedisAccess;
+  /**
+   * Its own Redis ACL users, one per Redis instance it uses (`RedisAccess.instance`), and what
+   * each may do there; absent when it uses none.
+   */
+  redis?: RedisAccess[];
   /** Its `/internal/*` routes and who may call each (checked by the runtime on service tokens). */
   internalRoutes?: InternalRoute[];
   /** The key it signs service tokens with, when it calls another service's internal routes. */
@@ -303,10 +306,20 @@ export interface BrokerAccess {
 }
 
 /**
- * A service's Redis ACL user: keys `<key prefix><family>:*` of its own families, the pub/sub
- * channels it uses, and the commands its code (and the libraries it uses) send, nothing else.
+ * The platform's Redis instances: `redis` keeps what must never vanish (carts, sessions, rate
+ * limits, throttles: no eviction, persisted), `redis-cache` holds the catalog read cache and its
+ * change channel (evicts cache entries when full, keeps nothing across a restart).
+ */
+export type RedisInstance = "redis" | "redis-cache";
+
+/**
+ * A service's Redis ACL user on one instance: keys `<key prefix><family>:*` of its own families,
+ * the pub/sub channels it uses, and the commands its code (and the libraries it uses) send,
+ * nothing else.
  */
 export interface RedisAccess {
+  /** The Redis workload the user lives on. */
+  instance: RedisInstance;
   user: string;
   passwordSecret: SecretName;
   /** Key families under the key prefix. */

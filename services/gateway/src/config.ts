@@ -11,6 +11,14 @@ export const configSchema = z.object({
   ...commonEnv,
   ...redisEnv,
   ...tokenEnv,
+  /**
+   * The catalog cache's Redis, where the product service announces its changes (a
+   * subscribe-only user); the channel is under REDIS_KEY_PREFIX too. Connected in the
+   * background: the gateway starts and stays ready without it.
+   */
+  CATALOG_REDIS_URL: env.url(),
+  CATALOG_REDIS_USERNAME: z.string().min(1).optional(),
+  CATALOG_REDIS_PASSWORD: z.string().optional(),
   PORT: env.port(),
   AUTH_URL: env.url(),
   PRODUCT_URL: env.url(),

@@ -1,5 +1,11 @@
 import type { IncomingMessage } from "node:http";
-import { clientAddressOf, defineService, fetchJwks, trustedProxies } from "@shopstream/runtime";
+import {
+  clientAddressOf,
+  defineService,
+  fetchJwks,
+  subscribeInBackground,
+  trustedProxies,
+} from "@shopstream/runtime";
 import { configSchema, type GatewayConfig } from "./config.js";
 import { createRateLimits } from "./data-access/rate-limits.js";
 import { createCircuitBreaker } from "./domain/circuit-breaker.js";
@@ -112,11 +118,21 @@ export const gatewayService = defineService({
       onMiss: () => cacheReads.inc({ result: "miss" }),
       onSize: (n) => cacheEntries.set(n),
     });
-    // The product service announces every committed change on this channel (its read cache's
-    // invalidation); a lost subscription costs at most CATALOG_CACHE_MAX_MS of staleness.
-    const subscriber = await redis.duplicate();
-    subscriber.on("ready", () => catalog.clear());
-    await subscriber.subscribe(redis.key(CATALOG_CHANGED_CHANNEL), () => catalog.clear());
+    // The product service announces every committed change on this channel of the catalog
+    // cache's Redis (its read cache's invalidation); a lost subscription costs at most
+    // CATALOG_CACHE_MAX_MS of staleness, and the cache is emptied whenever it is made again.
+    const changes = subscribeInBackground(
+      {
+        REDIS_URL: config.CATALOG_REDIS_URL,
+        REDIS_USERNAME: config.CATALOG_REDIS_USERNAME,
+        REDIS_PASSWORD: config.CATALOG_REDIS_PASSWORD,
+        REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
+      },
+      logger,
+      redis.key(CATALOG_CHANGED_CHANNEL),
+      { onMessage: () => catalog.clear(), onConnected: () => catalog.clear() },
+    );
+    onStop("catalog changes", () => changes.close());
     const timeouts = { default: config.UPSTREAM_TIMEOUT_MS, checkout: config.CHECKOUT_TIMEOUT_MS };
     const bodyLimits = { json: config.BODY_LIMIT_BYTES, upload: config.UPLOAD_LIMIT_BYTES };
 
@@ -150,12 +166,15 @@ export const gatewayService = defineService({
         if (config.STOREFRONT_DIR) storefrontRoutes(app, config.STOREFRONT_DIR, logger);
       },
       // Nothing the gateway cannot answer without: without Redis it serves without rate limits
-      // (fail open) and with a cache that expires on its own; without the JWKS anonymous reads go
-      // on and signed-in requests get 503 (docs/faults.md). Taking it out of its Service would
-      // turn either outage into the whole shop's.
+      // (fail open); without the catalog cache's Redis its catalog cache expires on its own;
+      // without the JWKS anonymous reads go on and signed-in requests get 503 (docs/faults.md).
+      // Taking it out of its Service would turn any of these outages into the whole shop's.
       readiness: {},
       degradable: {
         redis: () => redis.client.ping(),
+        "catalog changes": async () => {
+          if (!changes.isSubscribed()) throw new Error("not subscribed to the catalog's changes");
+        },
         jwks: () => jwksReady(config.JWKS_URL),
       },
       afterListen(server) {

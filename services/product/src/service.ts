@@ -59,7 +59,8 @@ export const productService = defineService({
   configSchema,
   async create({ config, logger, metrics, onStop, connect, openDb, openRedis, openBroker, tokenVerifier }) {
     const db = await openDb(config, migrations);
-    const redis = await openRedis(config);
+    // Redis is only the read cache here: start without it, and read MariaDB until it answers.
+    const redis = await openRedis(config, { waitForServer: false });
     const broker = openBroker(config);
     const images = await createImageStore(config);
     await connect(`image store (${images.backend})`, () => images.init());

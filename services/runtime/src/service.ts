@@ -11,7 +11,7 @@ import { createHttpApp, type ReadinessCheck, runChecks } from "./http.js";
 import { createLogger, type Logger, serviceVersion } from "./logger.js";
 import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { createRedis, type Redis, type RedisConfig } from "./redis.js";
+import { createRedis, type Redis, type RedisConfig, type RedisOptions } from "./redis.js";
 import { internalGuard, loadServiceTokenConfig, type ServiceTokenSigner } from "./service-tokens.js";
 import { nameServer, startTracing, traceClaimedByHand, tracingSettings } from "./tracing.js";
 
@@ -29,8 +29,11 @@ export interface ServiceContext<C> {
   connect<T>(what: string, attempt: () => Promise<T>): Promise<T>;
   /** Opens the MariaDB pool, applies the migrations (waiting for the server), closes it at stop. */
   openDb(config: DbConfig, migrations: Migration[]): Promise<Db>;
-  /** Connects to Redis (waiting for it) and closes it at stop. */
-  openRedis(config: RedisConfig): Promise<Redis>;
+  /**
+   * Connects to Redis (waiting for it, unless `waitForServer` is false: a cache the service
+   * answers without) and closes it at stop.
+   */
+  openRedis(config: RedisConfig, options?: RedisOptions): Promise<Redis>;
   /** Connects to RabbitMQ (reconnecting in the background) and closes it at stop. */
   openBroker(config: AmqpConfig): Broker;
   /** Verifies access tokens against the auth service's JWKS. */
@@ -157,8 +160,11 @@ export async function startService<S extends z.ZodType>(
         await connect("mariadb", () => migrate(db, migrations, logger));
         return db;
       },
-      async openRedis(redisConfig) {
-        const redis = await connect("redis", () => createRedis(redisConfig, logger));
+      async openRedis(redisConfig, redisOptions = {}) {
+        const redis =
+          redisOptions.waitForServer === false
+            ? await createRedis(redisConfig, logger, redisOptions)
+            : await connect("redis", () => createRedis(redisConfig, logger));
         onStop("redis", () => redis.close());
         return redis;
       },
