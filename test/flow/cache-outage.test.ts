@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { authService } from "../../services/auth/src/service.js";
 import { cartService } from "../../services/cart/src/service.js";
@@ -128,4 +129,122 @@ it("once it is back, product caches again and the gateway hears product's change
   expect(patched.status).toBe(200);
   await expect.poll(() => metric("gateway", "shopstream_gateway_catalog_cache_entries")).toBe(0);
   expect((await api(`${gw}/api/products/${productId}`)).body.priceCents).toBe(1600);
+});
+
+it("a change product could not announce is never served from its cache once the cache is back", async () => {
+  const productUrl = platform.url("product");
+  const productPath = `${productUrl}/products/${productId}`;
+  const pagePath = `${productUrl}/products?category=Testing`;
+  // The product and its category's first page cached under the current version.
+  await api(productPath);
+  await api(pagePath);
+  const hits = await metric("product", "shopstream_product_cache_hits_total");
+  expect((await api(productPath)).body.priceCents).toBe(1600);
+  expect(await metric("product", "shopstream_product_cache_hits_total")).toBeGreaterThan(hits);
+
+  // Product loses its connection while the cache keeps its entries (a reset, not a restart): the
+  // change commits, its version bump and announcement cannot be sent.
+  proxy.cut();
+  await expect.poll(async () => (await health("product")).redis).not.toBe("ok");
+  const patched = await api(`${gw}/api/products/${productId}`, {
+    method: "PATCH",
+    token: adminToken,
+    body: { priceCents: 1700 },
+  });
+  expect(patched.status).toBe(200);
+  proxy.restore();
+  await expect.poll(async () => (await health("product")).redis, { timeout: 15_000 }).toBe("ok");
+
+  // The entries stored before the change still carry the version in the cache: not one is served.
+  expect((await api(productPath)).body.priceCents).toBe(1700);
+  const page = await api(pagePath);
+  expect(page.body.items.find((p: { id: string }) => p.id === productId).priceCents).toBe(1700);
+  await expect.poll(async () => (await health("gateway"))["catalog changes"], { timeout: 15_000 }).toBe("ok");
+  expect((await api(`${gw}/api/products/${productId}`)).body.priceCents).toBe(1700);
+  // And the cache is used again.
+  const before = await metric("product", "shopstream_product_cache_hits_total");
+  await expect
+    .poll(async () => {
+      expect((await api(productPath)).body.priceCents).toBe(1700);
+      return metric("product", "shopstream_product_cache_hits_total");
+    })
+    .toBeGreaterThan(before);
+});
+
+// The shortest time any caller waits for product: order's UPSTREAM_TIMEOUT_MS for a reservation
+// (the gateway waits 10 s).
+const CALLER_WAITS_MS = 5000;
+const callerGivesUp = () => AbortSignal.timeout(CALLER_WAITS_MS);
+
+it("a cache that stops answering without closing (frozen, its host gone) holds up no read, edit or reservation", async () => {
+  const productUrl = platform.url("product");
+  const productPath = `${productUrl}/products/${productId}`;
+  await expect.poll(async () => (await health("product")).redis).toBe("ok");
+  const paths = [
+    productPath,
+    `${productUrl}/products?category=Testing`,
+    `${productUrl}/products/categories`,
+    `${productUrl}/products`,
+  ];
+  for (const path of paths) await api(path);
+
+  proxy.stall();
+  try {
+    const reads = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        api(paths[i % paths.length] as string, { signal: callerGivesUp() }),
+      ),
+    );
+    expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
+    const patched = await api(productPath, {
+      method: "PATCH",
+      token: adminToken,
+      body: { priceCents: 1800 },
+      signal: callerGivesUp(),
+    });
+    expect(patched.status).toBe(200);
+    expect((await api(productPath, { signal: callerGivesUp() })).body.priceCents).toBe(1800);
+    const reserved = await platform.callAs("order", "product")(`${productUrl}/internal/reservations`, {
+      body: { orderId: randomUUID(), items: [{ productId, quantity: 1 }] },
+      signal: callerGivesUp(),
+    });
+    expect(reserved.status).toBe(201);
+    // The gateway hears nothing from the stalled cache: its micro-cache shows them within 1 s.
+    await expect
+      .poll(async () => (await api(`${gw}/api/products/${productId}`)).body, { timeout: CALLER_WAITS_MS })
+      .toMatchObject({ priceCents: 1800, stock: 4 });
+  } finally {
+    proxy.resume();
+  }
+
+  // Once it answers again, product reads through it again, and the changes made meanwhile show.
+  const hits = await metric("product", "shopstream_product_cache_hits_total");
+  await expect
+    .poll(
+      async () => {
+        expect((await api(productPath)).body).toMatchObject({ priceCents: 1800, stock: 4 });
+        return metric("product", "shopstream_product_cache_hits_total");
+      },
+      { timeout: 15_000 },
+    )
+    .toBeGreaterThan(hits);
+});
+
+it("product stops while the cache does not answer", async () => {
+  proxy.stall();
+  try {
+    // A read leaves a command the cache never answers...
+    const read = await api(`${platform.url("product")}/products/${productId}`, {
+      signal: callerGivesUp(),
+    });
+    expect(read.status).toBe(200);
+    // ...and the shutdown does not wait for its answer (a pod is killed after its grace period).
+    const stopped = await Promise.race([
+      platform.stopService("product").then(() => "stopped"),
+      setTimeout(20_000, "still stopping"),
+    ]);
+    expect(stopped).toBe("stopped");
+  } finally {
+    proxy.resume();
+  }
 });

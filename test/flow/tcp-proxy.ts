@@ -4,11 +4,20 @@ import { createServer, type Socket, connect as tcpConnect } from "node:net";
 /**
  * A TCP proxy in front of a store (RabbitMQ, Redis, MariaDB) that a test can cut: `cut()`
  * destroys every connection and refuses new ones (accepted, then reset at once) until `restore()`.
+ * `stall()` is a store that stops answering without closing anything (a frozen process, a host
+ * gone from the network): connections stay open, new ones are accepted, and nothing is forwarded
+ * either way until `resume()`, which delivers what was held.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   let cut = false;
+  let stalled = false;
   let accepted = 0;
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
+  const forward = ([client, upstream]: [Socket, Socket]) => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
   const server = createServer((client) => {
     if (cut) {
       client.destroy();
@@ -16,20 +25,22 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     }
     accepted++;
     const upstream = tcpConnect(target.port, target.host);
+    const pair: [Socket, Socket] = [client, upstream];
     sockets.add(client);
     sockets.add(upstream);
+    pairs.add(pair);
     const end = () => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      pairs.delete(pair);
     };
     for (const s of [client, upstream]) {
       s.on("error", end);
       s.on("close", end);
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (!stalled) forward(pair);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -47,6 +58,17 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     },
     restore() {
       cut = false;
+    },
+    stall() {
+      stalled = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+      }
+    },
+    resume() {
+      stalled = false;
+      for (const pair of pairs) forward(pair);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -14,6 +14,8 @@ export interface ApiRequest {
   body?: unknown;
   token?: string;
   headers?: Record<string, string>;
+  /** Gives up on the call (it rejects), e.g. `AbortSignal.timeout(ms)` for a bound on the answer. */
+  signal?: AbortSignal;
 }
 
 /** One HTTP call, as a client of the API makes it; the body is parsed when it is JSON. */
@@ -29,7 +31,12 @@ export async function api(url: string, request: ApiRequest = {}): Promise<ApiRes
     }
   }
   if (request.token) headers.authorization = `Bearer ${request.token}`;
-  const res = await fetch(url, { method: request.method ?? (body ? "POST" : "GET"), headers, body });
+  const res = await fetch(url, {
+    method: request.method ?? (body ? "POST" : "GET"),
+    headers,
+    body,
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
   const text = await res.text();
   let parsed: unknown = text;
   if (/json/.test(res.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);

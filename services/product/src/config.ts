@@ -53,6 +53,11 @@ export const configSchema = z
     SEED_DEMO_CATALOG: env.bool(true),
     /** How long product reads stay in the Redis cache; every change invalidates them anyway. */
     CACHE_TTL_SECONDS: env.int(1, 3600, 30),
+    /**
+     * Longest a catalog read or change waits for the cache's Redis before it does without it
+     * (MariaDB for a read); a Redis past it is skipped until it answers (docs/caching.md).
+     */
+    CACHE_TIMEOUT_MS: env.int(10, 10_000, 250),
   })
   .check((ctx) => {
     if (minioKeysPresent(ctx.value)) return;

@@ -72,6 +72,7 @@ export const productService = defineService({
 
     const cache = createRedisReadCache(redis, {
       ttlSeconds: config.CACHE_TTL_SECONDS,
+      timeoutMs: config.CACHE_TIMEOUT_MS,
       logger,
       hits: metrics.counter(
         "shopstream_product_cache_hits_total",

@@ -88,10 +88,33 @@ export async function createRedis(
       return sub;
     },
     async close() {
-      for (const sub of subscribers) await sub.close().catch(() => undefined);
-      await client.close().catch(() => undefined);
+      for (const sub of subscribers) await closeWithin(sub, CLOSE_DRAIN_MS);
+      await closeWithin(client, CLOSE_DRAIN_MS);
     },
   };
+}
+
+/** How long `close` waits for the replies of commands in flight before dropping the connection. */
+const CLOSE_DRAIN_MS = 2000;
+
+/**
+ * `close` lets the commands in flight finish, but waits for their replies without a limit: a
+ * server that stopped answering (frozen, or its host gone without a reset) would hold the
+ * shutdown forever. Past `ms` the connection is dropped and they fail.
+ */
+async function closeWithin(client: RedisClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    client.close().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!closed) client.destroy();
 }
 
 export interface RedisSubscription {
@@ -115,6 +138,11 @@ export function subscribeInBackground(
   const client = buildClient(config);
   logConnection(client, logger, `redis subscription to ${channel}`);
   let subscribed = false;
+  // Once the server has answered our SUBSCRIBE, the client keeps the channel and subscribes again
+  // on each new connection before it becomes ready. Until then the channel is ours to subscribe
+  // to: `isPubSubActive` is no sign of it, since a SUBSCRIBE that a cut connection failed can
+  // leave it true with nothing subscribed.
+  let confirmed = false;
   client.on("end", () => {
     subscribed = false;
   });
@@ -123,13 +151,13 @@ export function subscribeInBackground(
   });
   client.on("ready", () => {
     handlers.onConnected();
-    // The client re-subscribed what it had before it became ready.
-    if (client.isPubSubActive) {
+    if (confirmed) {
       subscribed = true;
       return;
     }
     client.subscribe(channel, handlers.onMessage).then(
       () => {
+        confirmed = true;
         subscribed = client.isReady;
       },
       (err: Error) => logger.warn({ err: err.message, channel }, "redis subscribe failed"),
