@@ -57,7 +57,7 @@ export const configSchema = z
      * Longest a catalog read or change waits for the cache's Redis before it does without it
      * (MariaDB for a read); a Redis past it is skipped until it answers (docs/caching.md).
      */
-    CACHE_TIMEOUT_MS: env.int(10, 10_000, 250),
+    CACHE_TIMEOUT_MS: env.int(10, 10_000, 500),
   })
   .check((ctx) => {
     if (minioKeysPresent(ctx.value)) return;

@@ -64,7 +64,13 @@ export function createRedisReadCache(redis: Redis, options: RedisReadCacheOption
       return Promise.reject(err);
     }
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      let answered = false;
+      // Judged after the event loop's next poll: when the loop was held up (a long GC, a busy
+      // machine) past the timeout, a reply that is already waiting on the socket is read first
+      // and counts, so only a server that really did not answer in time is taken for stalled.
+      const timer = setTimeout(() => setImmediate(late), options.timeoutMs);
+      function late() {
+        if (answered) return;
         unanswered++;
         reply
           .catch(() => undefined)
@@ -73,13 +79,15 @@ export function createRedisReadCache(redis: Redis, options: RedisReadCacheOption
             announce();
           });
         reject(new Error(`no answer from Redis in ${options.timeoutMs} ms`));
-      }, options.timeoutMs);
+      }
       reply.then(
         (value) => {
+          answered = true;
           clearTimeout(timer);
           resolve(value);
         },
         (err: unknown) => {
+          answered = true;
           clearTimeout(timer);
           reject(err);
         },
