@@ -1,4 +1,4 @@
-import { createLogger, createRedis, subscribeInBackground } from "@shopstream/runtime";
+import { createLogger, createRedis, isStoreUnavailable, subscribeInBackground } from "@shopstream/runtime";
 import { createClient } from "redis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTcpProxy } from "../flow/tcp-proxy.js";
@@ -75,6 +75,47 @@ it("closes a connection whose server stopped answering, without waiting for its 
     expect(await unanswered).toBeInstanceOf(Error);
     expect(redis.client.isOpen).toBe(false);
   } finally {
+    await proxy.close();
+  }
+});
+
+it("fails the commands of a connection whose server stopped answering within the reply bound, then connects again", async () => {
+  const proxy = await startProxy();
+  const redis = await createRedis({ REDIS_URL: proxy.urlAs("redis"), REDIS_KEY_PREFIX: "" }, logger, {
+    replyTimeoutMs: 300,
+  });
+  try {
+    expect(await redis.client.ping()).toBe("PONG");
+    proxy.stall();
+    // Written, never answered: without the bound it would wait as long as the connection lives.
+    let outcome: "waiting" | "answered" | "failed" = "waiting";
+    let failure: unknown;
+    redis.client.get(`test:${uniqueId("redis")}`).then(
+      () => {
+        outcome = "answered";
+      },
+      (err: unknown) => {
+        outcome = "failed";
+        failure = err;
+      },
+    );
+    await expect.poll(() => outcome, { timeout: 10_000 }).toBe("failed");
+    expect(logs.some((l) => l.includes("redis stopped answering"))).toBe(true);
+    // ... as a store away, which services answer 503 and consumers retry for long. node-redis's
+    // error classes leave `name` at "Error": matched by name alone they were taken for bugs (500s,
+    // and consumers dead-lettering after five quick attempts).
+    expect((failure as Error).name).toBe("Error");
+    expect(isStoreUnavailable(failure)).toBe(true);
+    // While the server stays silent nothing waits on it: commands fail at once, the same way.
+    const offline = await redis.client.get("x").catch((err: unknown) => err);
+    expect(offline).toBeInstanceOf(Error);
+    expect(isStoreUnavailable(offline)).toBe(true);
+    // Once it answers again, a new connection serves.
+    proxy.resume();
+    await expect.poll(() => redis.client.isReady, { timeout: 10_000 }).toBe(true);
+    expect(await redis.client.ping()).toBe("PONG");
+  } finally {
+    await redis.close();
     await proxy.close();
   }
 });

@@ -31,6 +31,8 @@ export interface RedisOptions {
    * Default `true`: wait for it (a store the service cannot work without).
    */
   waitForServer?: boolean;
+  /** How long a PING may go unanswered before the connection is dropped and made again (2 s). */
+  replyTimeoutMs?: number;
 }
 
 function buildClient(config: RedisConfig) {
@@ -76,6 +78,7 @@ export async function createRedis(
   // is already logged.
   if (options.waitForServer === false) client.connect().catch(() => undefined);
   else await client.connect();
+  const watchdog = watchReplies(client, logger, options.replyTimeoutMs ?? REPLY_TIMEOUT_MS);
   const subscribers: RedisClient[] = [];
   return {
     client,
@@ -88,8 +91,59 @@ export async function createRedis(
       return sub;
     },
     async close() {
+      watchdog.stop();
       for (const sub of subscribers) await closeWithin(sub, CLOSE_DRAIN_MS);
       await closeWithin(client, CLOSE_DRAIN_MS);
+    },
+  };
+}
+
+/** How long a connection's PING may go unanswered before the connection is taken for dead. */
+const REPLY_TIMEOUT_MS = 2000;
+/** How often a connection is asked to answer a PING. */
+const WATCH_INTERVAL_MS = 1000;
+
+/**
+ * node-redis bounds a command's wait to be *written*, not its wait for the reply: a server that
+ * stops answering while the connection stays open (a frozen process, a host gone from the
+ * network without a reset, which the kernel notices only after minutes of retransmissions) would
+ * hold every command, and every request waiting on one, without end. Replies come in order, so
+ * one late PING means every command behind it is late too: the connection is then dropped, which
+ * fails the commands in flight at once (the caller answers 503, as while Redis is away), and
+ * made again in the background, as after any lost connection. A stall costs its requests at most
+ * `WATCH_INTERVAL_MS + replyTimeoutMs`.
+ */
+function watchReplies(client: RedisClient, logger: Logger, replyTimeoutMs: number): { stop(): void } {
+  let probing = false;
+  let stopped = false;
+  const probe = () => {
+    if (probing || !client.isReady) return;
+    probing = true;
+    let answered = false;
+    // Judged after the event loop's next poll, so a reply already on the socket when the loop was
+    // held up (a long GC, a busy machine) counts as the answer it is.
+    const deadline = setTimeout(() => setImmediate(late), replyTimeoutMs);
+    deadline.unref();
+    const settle = () => {
+      answered = true;
+      probing = false;
+      clearTimeout(deadline);
+    };
+    client.ping().then(settle, settle);
+    function late() {
+      if (answered || stopped) return;
+      logger.warn({ replyTimeoutMs }, "redis stopped answering; dropping the connection to make a new one");
+      probing = false;
+      client.destroy();
+      client.connect().catch(() => undefined);
+    }
+  };
+  const timer = setInterval(probe, WATCH_INTERVAL_MS);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
     },
   };
 }

@@ -59,6 +59,9 @@ const REDIS_ERRORS = new Set([
   "ClientClosedError",
   "ClientOfflineError",
   "SocketClosedUnexpectedlyError",
+  // The commands in flight when the connection is dropped on purpose (a server that stopped
+  // answering: ./redis.ts, `watchReplies`).
+  "DisconnectsClientError",
   "ReconnectStrategyError",
 ]);
 
@@ -68,5 +71,6 @@ function matches(e: ErrorLike): boolean {
     return true;
   // SQLSTATE class 08: connection exception.
   if (e.sqlState?.startsWith("08")) return true;
-  return !!e.name && REDIS_ERRORS.has(e.name);
+  // node-redis's error classes do not set `name` (it stays "Error"): they are told by class.
+  return (!!e.name && REDIS_ERRORS.has(e.name)) || REDIS_ERRORS.has((e as object).constructor?.name);
 }
