@@ -14,6 +14,16 @@ export interface CommandResult {
 /** Every child still running, so that a signal can stop them before cleanup. */
 const running = new Set<ChildProcess>();
 
+/** Whether a process of this id still runs (signal 0 only asks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function stopRunningCommands(): void {
   for (const child of running) child.kill("SIGTERM");
 }

@@ -4,7 +4,7 @@ import * as mariadb from "mariadb";
 import type { LocalEndpoints } from "../../infra/src/local/endpoints.js";
 import { removeIsolatedData } from "../../infra/src/local/provision.js";
 import { type Platform, REPO_ROOT } from "../../infra/src/model/index.js";
-import { docker, exec } from "./docker.js";
+import { docker, exec, isAlive } from "./docker.js";
 import { isolationPid } from "./platform.js";
 import { LABEL, log } from "./run.js";
 
@@ -21,14 +21,6 @@ export async function prepareEngine(): Promise<void> {
 
 /** What earlier runs left when they died without cleaning up (their pid is gone). */
 export async function sweepLeftovers(platform: Platform, endpoints: LocalEndpoints): Promise<void> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const rows = await docker([
     "ps",
     "-a",
@@ -41,7 +33,7 @@ export async function sweepLeftovers(platform: Platform, endpoints: LocalEndpoin
     .split("\n")
     .filter(Boolean)
     .map((r) => r.split(" "))
-    .filter(([, isolation]) => !alive(isolationPid(isolation ?? "")))
+    .filter(([, isolation]) => !isAlive(isolationPid(isolation ?? "")))
     .map(([id]) => id!);
   if (stale.length) {
     await docker(["rm", "-f", "-v", ...stale]);
@@ -54,7 +46,7 @@ export async function sweepLeftovers(platform: Platform, endpoints: LocalEndpoin
   await conn.end();
   const prefixes = new Set(
     names
-      .filter((n) => isolationPid(n) && !alive(isolationPid(n)))
+      .filter((n) => isolationPid(n) && !isAlive(isolationPid(n)))
       .map((n) => n.slice(0, n.indexOf("_") + 1)),
   );
   for (const prefix of prefixes) {

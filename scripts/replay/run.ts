@@ -36,7 +36,7 @@ import {
   type StackSettings,
   TYPES,
 } from "../../test/infra/record-stack.js";
-import { buildImage, pickBuilder } from "../images/docker.js";
+import { buildImage, isAlive, pickBuilder } from "../images/docker.js";
 import {
   type ContainerPlan,
   createContainer,
@@ -87,15 +87,6 @@ async function phase<T>(name: string, work: () => Promise<T>): Promise<T> {
 }
 
 // --- cleanup: on success, failure and signals; a watcher for SIGKILL ------------------------------
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Removes every object labelled with one of `runs` (containers first, with their anonymous volumes). */
 async function removeRuns(runs: Set<string>): Promise<void> {
   if (runs.size === 0) return;
@@ -137,7 +128,7 @@ async function sweepDeadRuns(): Promise<void> {
   });
   const dead = new Set(
     [...containers, ...networks]
-      .filter((o) => !alive(Number(o.Labels[PID_LABEL])))
+      .filter((o) => !isAlive(Number(o.Labels[PID_LABEL])))
       .map((o) => o.Labels[RUN_LABEL]!),
   );
   if (dead.size) {
@@ -162,7 +153,7 @@ function startWatcher(): () => void {
   const child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
   child.unref();
   return () => {
-    if (child.pid && alive(child.pid)) process.kill(-child.pid, "SIGTERM");
+    if (child.pid && isAlive(child.pid)) process.kill(-child.pid, "SIGTERM");
   };
 }
 
