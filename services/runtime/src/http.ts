@@ -234,17 +234,30 @@ export function toHttpError(err: unknown): HttpError {
   return new HttpError(500, "Internal Server Error", "Something went wrong on our side");
 }
 
+/** What `withTimeout` rejects with when its time is up. */
+export class TimedOutError extends Error {}
+
+/**
+ * `promise`, or a `TimedOutError` once `ms` have passed without it settling. The deadline is
+ * judged after the event loop's next poll: when the loop was held up past it (a long GC, a busy
+ * machine), an answer already waiting on a socket is read first and counts, so only an answer
+ * that really did not come in time is taken for late.
+ */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let late: NodeJS.Immediate | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+        timer = setTimeout(() => {
+          late = setImmediate(() => reject(new TimedOutError(`${what} timed out after ${ms} ms`)));
+        }, ms);
       }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (late) clearImmediate(late);
   }
 }
 

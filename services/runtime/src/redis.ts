@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { createClient } from "@redis/client";
+import { TimedOutError, withTimeout } from "./http.js";
 import type { Logger } from "./logger.js";
 
 // The core client only (the `redis` package also loads the search, JSON, time-series and bloom
@@ -111,7 +112,8 @@ const WATCH_INTERVAL_MS = 1000;
  * one late PING means every command behind it is late too: the connection is then dropped, which
  * fails the commands in flight at once (the caller answers 503, as while Redis is away), and
  * made again in the background, as after any lost connection. A stall costs its requests at most
- * `WATCH_INTERVAL_MS + replyTimeoutMs`.
+ * `WATCH_INTERVAL_MS + replyTimeoutMs` (`withTimeout` judges the deadline after the event loop has
+ * read what arrived, so a loop held up by a long GC does not drop a healthy connection).
  */
 function watchReplies(client: RedisClient, logger: Logger, replyTimeoutMs: number): { stop(): void } {
   let probing = false;
@@ -119,24 +121,16 @@ function watchReplies(client: RedisClient, logger: Logger, replyTimeoutMs: numbe
   const probe = () => {
     if (probing || !client.isReady) return;
     probing = true;
-    let answered = false;
-    // Judged after the event loop's next poll, so a reply already on the socket when the loop was
-    // held up (a long GC, a busy machine) counts as the answer it is.
-    const deadline = setTimeout(() => setImmediate(late), replyTimeoutMs);
-    deadline.unref();
-    const settle = () => {
-      answered = true;
-      probing = false;
-      clearTimeout(deadline);
-    };
-    client.ping().then(settle, settle);
-    function late() {
-      if (answered || stopped) return;
-      logger.warn({ replyTimeoutMs }, "redis stopped answering; dropping the connection to make a new one");
-      probing = false;
-      client.destroy();
-      client.connect().catch(() => undefined);
-    }
+    withTimeout(client.ping(), replyTimeoutMs, "redis ping")
+      .catch((err: unknown) => {
+        if (!(err instanceof TimedOutError) || stopped) return;
+        logger.warn({ replyTimeoutMs }, "redis stopped answering; dropping the connection to make a new one");
+        client.destroy();
+        client.connect().catch(() => undefined);
+      })
+      .finally(() => {
+        probing = false;
+      });
   };
   const timer = setInterval(probe, WATCH_INTERVAL_MS);
   timer.unref();
@@ -157,18 +151,9 @@ const CLOSE_DRAIN_MS = 2000;
  * shutdown forever. Past `ms` the connection is dropped and they fail.
  */
 async function closeWithin(client: RedisClient, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    client.close().then(
-      () => true,
-      () => true,
-    ),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!closed) client.destroy();
+  await withTimeout(client.close(), ms, "redis close").catch((err: unknown) => {
+    if (err instanceof TimedOutError) client.destroy();
+  });
 }
 
 export interface RedisSubscription {

@@ -1,4 +1,4 @@
-import type { Logger, Redis } from "@shopstream/runtime";
+import { type Logger, type Redis, TimedOutError, withTimeout } from "@shopstream/runtime";
 import { etagOf } from "../domain/catalog.js";
 import type { CachedText, ReadCache } from "../domain/ports.js";
 
@@ -63,14 +63,9 @@ export function createRedisReadCache(redis: Redis, options: RedisReadCacheOption
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise<T>((resolve, reject) => {
-      let answered = false;
-      // Judged after the event loop's next poll: when the loop was held up (a long GC, a busy
-      // machine) past the timeout, a reply that is already waiting on the socket is read first
-      // and counts, so only a server that really did not answer in time is taken for stalled.
-      const timer = setTimeout(() => setImmediate(late), options.timeoutMs);
-      function late() {
-        if (answered) return;
+    return withTimeout(reply, options.timeoutMs, "Redis").catch((err: unknown) => {
+      if (err instanceof TimedOutError) {
+        // Stalled: skip Redis until this reply (and any other late one) comes or fails.
         unanswered++;
         reply
           .catch(() => undefined)
@@ -78,20 +73,8 @@ export function createRedisReadCache(redis: Redis, options: RedisReadCacheOption
             unanswered--;
             announce();
           });
-        reject(new Error(`no answer from Redis in ${options.timeoutMs} ms`));
       }
-      reply.then(
-        (value) => {
-          answered = true;
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          answered = true;
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
+      throw err;
     });
   };
 
