@@ -13,7 +13,7 @@ import { type AmqpConfig, type Broker, connectBroker } from "./messaging.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createRedis, type Redis, type RedisConfig, type RedisOptions } from "./redis.js";
 import { internalGuard, loadServiceTokenConfig, type ServiceTokenSigner } from "./service-tokens.js";
-import { nameServer, startTracing, traceClaimedByHand, tracingSettings } from "./tracing.js";
+import { answerClaimedFirst, nameServer, startTracing, tracingSettings } from "./tracing.js";
 
 export interface ServiceContext<C> {
   name: string;
@@ -219,11 +219,9 @@ export async function startService<S extends z.ZodType>(
   });
   dependencyGauge(metrics, parts.readiness, parts.degradable ?? {});
   const front = parts.front;
-  const server = createServer(
-    front ? (req, res) => (front.claims(req) ? front.handle(req, res) : app(req, res)) : app,
-  );
+  const server = createServer(app);
   nameServer(server, definition.name);
-  if (front) traceClaimedByHand(server, front.claims);
+  if (front) answerClaimedFirst(server, front);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? config.PORT ?? 0, options.host ?? config.HOST ?? "0.0.0.0", () => {

@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import {
   type Attributes,
@@ -118,17 +117,22 @@ export const SERVICE_ATTRIBUTE = "shopstream.service";
 // --- requests a service answers before Express, traced by hand ---
 
 /**
- * Requests `claims` accepts reach `server`'s request listener without the HTTP instrumentation,
- * which patches `http.Server.prototype.emit` and, for every request, even one it ignores, runs
- * it in a new context and rebinds the request's and the response's event emitters. The listener
- * traces them itself with `traceRequest`. For the gateway's cached catalog reads that per-request
- * work cost more than the rest of the answer (bench/README.md, "Tracing").
+ * Hands the requests `front.claims` accepts straight to `front.handle`, ahead of `server`'s
+ * request listener (Express) and of the HTTP instrumentation, which patches
+ * `http.Server.prototype.emit` and, for every request, even one it ignores, runs it in a new
+ * context and rebinds the request's and the response's event emitters. `handle` traces them
+ * itself with `traceRequest`. For the gateway's cached catalog reads that per-request work cost
+ * more than the rest of the answer (bench/README.md, "Tracing"). `claims` is asked once.
  */
-export function traceClaimedByHand(server: Server, claims: (req: IncomingMessage) => boolean): void {
-  const plainEmit = EventEmitter.prototype.emit;
+export function answerClaimedFirst(
+  server: Server,
+  front: { claims(req: IncomingMessage): boolean; handle(req: IncomingMessage, res: ServerResponse): void },
+): void {
   server.emit = function emit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "request" && installed && claims(args[0] as IncomingMessage))
-      return plainEmit.apply(this, [event, ...args]);
+    if (event === "request" && front.claims(args[0] as IncomingMessage)) {
+      front.handle(args[0] as IncomingMessage, args[1] as ServerResponse);
+      return true;
+    }
     // Looked up per call: the instrumentation may patch the prototype after this server exists.
     return (Object.getPrototypeOf(this) as Server).emit.apply(this, [event, ...args] as never);
   } as Server["emit"];
@@ -148,7 +152,7 @@ export interface RequestTrace {
 const UNTRACED_REQUEST: RequestTrace = { fields: {}, run: (fn) => fn() };
 
 /**
- * The SERVER span of a request claimed by `traceClaimedByHand`, made with the API: it continues
+ * The SERVER span of a request claimed by `answerClaimedFirst`, made with the API: it continues
  * the caller's `traceparent` and obeys the installed sampler like the instrumentation's spans.
  * Attributes are set, and the span ended when the response closes, only when it is recorded
  * (a collector is configured and the trace sampled); otherwise it costs a sampling decision and
